@@ -1,0 +1,233 @@
+"""Loading data sets: the book's load_mnist on the bundled sample, sources, caching, and error reporting."""
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from backprop import datasets
+from backprop.datasets import (
+    DatasetNotFoundError,
+    IDXError,
+    available_sources,
+    cache_dir,
+    load_dataset,
+    load_mnist,
+    source_status,
+)
+from backprop.idx import write_idx
+
+FASHION_INSTALLED = all(
+    (datasets.SYSTEM_FASHION_DIR / name).is_file() for name in datasets.SOURCES["fashion"].files
+)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """An empty BACKPROP_DATA_DIR."""
+    monkeypatch.setenv("BACKPROP_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def make_source_files(folder, n_train=20, n_test=10, seed=0):
+    """Write small, valid official-named IDX files into folder; returns (x_train, t_train, x_test, t_test)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = (
+        rng.integers(0, 256, size=(n_train, 28, 28), dtype=np.uint8),
+        rng.integers(0, 10, size=n_train, dtype=np.uint8),
+        rng.integers(0, 256, size=(n_test, 28, 28), dtype=np.uint8),
+        rng.integers(0, 10, size=n_test, dtype=np.uint8),
+    )
+    for name, array in zip(datasets.FULL_MNIST_FILES, arrays):
+        write_idx(folder / name, array)
+    return arrays
+
+
+# --- the book's loader on the bundled sample -------------------------------------------------------
+
+def test_load_mnist_defaults():
+    (x_train, t_train), (x_test, t_test) = load_mnist()
+    assert x_train.shape == (5000, 784) and x_test.shape == (10000, 784)
+    assert x_train.dtype == np.float32 and x_test.dtype == np.float32
+    assert 0.0 <= x_train.min() and x_train.max() <= 1.0 and x_train.max() == 1.0
+    assert t_train.shape == (5000,) and t_test.shape == (10000,)
+    assert t_train.dtype == np.int64 and set(np.unique(t_test)) == set(range(10))
+
+
+def test_load_mnist_unflattened():
+    (x_train, _), (x_test, _) = load_mnist(flatten=False)
+    assert x_train.shape == (5000, 1, 28, 28) and x_test.shape == (10000, 1, 28, 28)
+    np.testing.assert_array_equal(x_train[:, 0], load_dataset().x_train / np.float32(255))
+
+
+def test_load_mnist_one_hot():
+    (_, t_train), (_, t_test) = load_mnist(one_hot_label=True)
+    (_, labels), _ = load_mnist()
+    assert t_train.shape == (5000, 10) and t_test.shape == (10000, 10)
+    assert t_train.dtype == np.float32
+    np.testing.assert_array_equal(t_train.sum(axis=1), 1)
+    np.testing.assert_array_equal(t_train.argmax(axis=1), labels)
+
+
+def test_load_mnist_raw():
+    (x_train, _), _ = load_mnist(normalize=False)
+    assert x_train.dtype == np.uint8 and x_train.shape == (5000, 784) and x_train.max() == 255
+
+
+def test_sample_is_balanced():
+    assert np.bincount(load_dataset("sample").t_train, minlength=10).tolist() == [500] * 10
+
+
+def test_dataset_is_cached_and_read_only_while_load_mnist_copies():
+    ds = load_dataset("sample")
+    assert load_dataset("sample") is ds and load_dataset() is ds
+    assert ds.name == "sample" and ds.title == "MNIST, bundled sample"
+    assert ds.class_names == tuple("0123456789") and len(ds.files) == 4
+    for a in (ds.x_train, ds.t_train, ds.x_test, ds.t_test):
+        assert a.dtype == np.uint8 and not a.flags.writeable
+        with pytest.raises(ValueError):
+            a[0] = 0
+    (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False, flatten=False)
+    for a in (x_train, t_train, x_test, t_test):
+        assert a.flags.writeable
+    x_train[:] = 0
+    t_train[:] = 0
+    assert ds.x_train.any() and ds.t_train.any()  # the shared copy is untouched
+
+
+@pytest.mark.skipif(not FASHION_INSTALLED, reason="dataset-fashion-mnist is not installed")
+def test_fashion(data_dir):
+    ds = load_dataset("fashion")
+    assert ds.x_train.shape == (60000, 28, 28) and ds.t_train.shape == (60000,)
+    assert ds.x_test.shape == (10000, 28, 28) and ds.t_test.shape == (10000,)
+    assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
+    (x_train, _), _ = load_mnist(source="fashion")
+    assert x_train.shape == (60000, 784)
+    assert available_sources()["fashion"]
+    assert source_status("fashion").startswith("Fashion-MNIST: 60,000 training + 10,000 test images")
+
+
+# --- other sources, locations and errors ------------------------------------------------------------
+
+def test_cache_dir_precedence(monkeypatch, tmp_path):
+    monkeypatch.setenv("BACKPROP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "data"
+    monkeypatch.delenv("BACKPROP_DATA_DIR")
+    assert cache_dir() == tmp_path / "xdg" / "backprop-explorer"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "backprop-explorer"
+
+
+def test_full_missing(data_dir):
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_dataset("full")
+    assert isinstance(info.value, FileNotFoundError)
+    assert "python -m backprop.datasets download" in str(info.value)
+    assert str(data_dir / "mnist") in str(info.value)
+    assert available_sources() == {"sample": True, "full": False, "fashion": FASHION_INSTALLED}
+    assert source_status("full") == "full MNIST: not downloaded — run python -m backprop.datasets download"
+    assert source_status("sample") == "bundled sample: 5,000 training + 10,000 test images"
+
+
+def test_full_incomplete_names_missing_file(data_dir):
+    make_source_files(data_dir / "mnist")
+    (data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DatasetNotFoundError, match="lacks t10k-labels-idx1-ubyte.gz"):
+        load_dataset("full")
+
+
+@pytest.mark.skipif(FASHION_INSTALLED, reason="dataset-fashion-mnist is installed")
+def test_fashion_missing_says_how_to_get_it(data_dir):
+    with pytest.raises(DatasetNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        load_dataset("fashion")
+
+
+def test_fashion_from_cache_folder(data_dir):
+    x_train, t_train, _, _ = make_source_files(data_dir / "fashion-mnist")
+    ds = load_dataset("fashion")
+    np.testing.assert_array_equal(ds.x_train, x_train)
+    assert ds.class_names[1] == "Trouser" and ds.files[0].parent == data_dir / "fashion-mnist"
+
+
+def test_full_from_cache_folder(data_dir):
+    x_train, t_train, x_test, t_test = make_source_files(data_dir / "mnist")
+    assert available_sources()["full"]
+    assert source_status("full").startswith("full MNIST: 20 training + 10 test images")
+    ds = load_dataset("full")
+    assert ds.title == "MNIST" and ds.x_train.shape == (20, 28, 28)
+    np.testing.assert_array_equal(ds.t_test, t_test)
+    (xs, ts), _ = load_mnist(source="full", one_hot_label=True)
+    np.testing.assert_allclose(xs * 255, x_train.reshape(20, 784))
+    np.testing.assert_array_equal(ts.argmax(axis=1), t_train)
+
+
+def test_unknown_source():
+    with pytest.raises(ValueError, match="unknown data source 'cifar'.*sample, full, fashion"):
+        load_dataset("cifar")
+    with pytest.raises(ValueError, match="valid sources"):
+        load_mnist(source="cifar")
+
+
+def test_corrupt_file_names_it(data_dir):
+    make_source_files(data_dir / "mnist")
+    bad = data_dir / "mnist" / "train-images-idx3-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:-40])
+    with pytest.raises(IDXError, match=r"train-images-idx3-ubyte\.gz: corrupt gzip"):
+        load_dataset("full")
+
+
+@pytest.mark.parametrize(
+    "fix, match",
+    [
+        (lambda a: (a[0], a[1][:-1], a[2], a[3]), r"train-labels-idx1-ubyte\.gz: has 19 labels but .* 20 images"),
+        (lambda a: (a[0], a[1], a[2], np.full(10, 10, np.uint8)), r"t10k-labels.*label 10 .* out of range"),
+        (lambda a: (a[0][:, :20, :20], a[1], a[2], a[3]), r"train-images.*expected 28x28 images, got 20x20"),
+        (lambda a: (a[1], a[1], a[2], a[3]), r"train-images.*expected a 3-D image file"),
+    ],
+)
+def test_inconsistent_files(data_dir, fix, match):
+    arrays = fix(make_source_files(data_dir / "mnist"))
+    for name, array in zip(datasets.FULL_MNIST_FILES, arrays):
+        write_idx(data_dir / "mnist" / name, np.ascontiguousarray(array))
+    with pytest.raises(IDXError, match=match):
+        load_dataset("full")
+
+
+def test_bundled_checksum_mismatch_is_reported(tmp_path, monkeypatch):
+    shutil.copytree(datasets.BUNDLED_DIR, tmp_path / "mnist")
+    labels = tmp_path / "mnist" / "train-5k-labels-idx1-ubyte.gz"
+    raw = bytearray(labels.read_bytes())
+    raw[-20] ^= 1
+    labels.write_bytes(bytes(raw))
+    monkeypatch.setattr(datasets, "BUNDLED_DIR", tmp_path / "mnist")
+    with pytest.raises(IDXError, match=r"train-5k-labels-idx1-ubyte\.gz: checksum mismatch"):
+        load_dataset("sample")
+
+
+def test_concurrent_first_loads_read_once(data_dir, monkeypatch):
+    make_source_files(data_dir / "mnist")
+    calls = []
+    read = datasets._read_dataset
+
+    def slow_counting_read(*args):
+        calls.append(threading.get_ident())
+        time.sleep(0.05)  # keep the other threads waiting on the first read
+        return read(*args)
+
+    monkeypatch.setattr(datasets, "_read_dataset", slow_counting_read)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: load_dataset("full"), range(16)))
+    assert len(calls) == 1
+    assert all(r is results[0] for r in results)
+
+
+def test_clear_cache_reloads(data_dir):
+    make_source_files(data_dir / "mnist", seed=1)
+    first = load_dataset("full")
+    datasets.clear_cache()
+    assert load_dataset("full") is not first
