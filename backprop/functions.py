@@ -41,13 +41,16 @@ def cross_entropy_error(y, t):
 
 
 def softmax_cross_entropy(x, t):
-    """Mean cross-entropy of softmax(x) for scores x (N, C) and labels t (N,), from log-softmax.
+    """Softmax of scores x (N, C) and its mean cross-entropy against labels t (N,): (y, loss).
 
-    Equals cross_entropy_error(softmax(x), t) without the book's 1e-7 guard: log-softmax is
-    finite for any finite x, so (softmax(x) - onehot(t)) / N is this loss's exact gradient.
-    (With the guard, a gradient check on the output layer is off by ~1e-7 / y, about 1e-6.)
+    The loss is computed from log-softmax, without the book's 1e-7 guard: log-softmax is finite
+    for any finite x, so (y - onehot(t)) / N is this loss's exact gradient. (With the guard, a
+    gradient check on the output layer is off by about 1e-7 / y, some 1e-6.)
     """
     n = x.shape[0]
     shifted = x - x.max(axis=1, keepdims=True)
-    log_z = np.log(np.exp(shifted).sum(axis=1))
-    return float((log_z - shifted[np.arange(n), t]).sum() / n)
+    y = np.exp(shifted)
+    total = y.sum(axis=1, keepdims=True)
+    y /= total
+    loss = float((np.log(total[:, 0]) - shifted[np.arange(n), t]).sum() / n)
+    return y, loss

@@ -6,7 +6,7 @@ and can skip ``dx``, and ``SoftmaxWithLoss`` takes one-hot or label targets.
 """
 import numpy as np
 
-from .functions import sigmoid, softmax, softmax_cross_entropy
+from .functions import sigmoid, softmax_cross_entropy
 
 
 class MulLayer:
@@ -116,9 +116,8 @@ class SoftmaxWithLoss:
 
     def forward(self, x, t):
         self.t = t
-        self.y = softmax(x)
         labels = t.argmax(axis=1) if t.ndim == 2 else t
-        self.loss = softmax_cross_entropy(x, labels)
+        self.y, self.loss = softmax_cross_entropy(x, labels)
         return self.loss
 
     def backward(self, dout=1):

@@ -1,0 +1,21 @@
+"""Backprop Explorer: entry point. Routing and shared chrome only; every page lives in pages/."""
+import streamlit as st
+
+from pages import chrome
+
+st.set_page_config(page_title="Backprop Explorer", page_icon=":material/hub:", layout="wide",
+                   initial_sidebar_state="collapsed" if chrome.presenting() else "auto")
+T = chrome.text("app")
+chrome.apply_chrome()
+
+page = st.navigation(
+    [
+        st.Page("pages/home.py", title=T["home"], icon=":material/home:", default=True),
+        st.Page("pages/shopping.py", title=T["shopping"], icon=":material/shopping_cart:", url_path="shopping"),
+        st.Page("pages/gradient_check.py", title=T["gradient_check"], icon=":material/rule:",
+                url_path="gradient-check"),
+        st.Page("pages/training.py", title=T["training"], icon=":material/monitoring:", url_path="training"),
+    ],
+    position="top" if chrome.presenting() else "sidebar",
+)
+page.run()

@@ -1,0 +1,37 @@
+"""One look for every figure: readable on a projector, the same colours for the same ideas."""
+import plotly.graph_objects as go
+
+FORWARD = "#1f6feb"  # values flowing forward
+BACKWARD = "#d1242f"  # gradients flowing backward
+ACTIVE = "#f2a60c"  # the node or entry being looked at
+MUTED = "#8c959f"  # not computed yet, faded history
+GOOD = "#1a7f37"
+BAD = "#cf222e"
+DIVERGING = "RdBu_r"  # signed quantities (gradients, differences): zero is white
+SEQUENCE = ("#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#0a7a8a", "#cf4a9b", "#57606a")
+
+
+def base_layout(fig, *, big=False, height=None, title=None):
+    """Apply the shared fonts and margins; ``big`` for presentation mode (larger type)."""
+    size = 20 if big else 14
+    fig.update_layout(
+        template="plotly_white",
+        font=dict(size=size, family="Source Sans Pro, Noto Sans CJK JP, sans-serif"),
+        margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+        title=dict(text=title, font=dict(size=size + 4)) if title else None,
+        legend=dict(font=dict(size=size - 1)),
+        hoverlabel=dict(font_size=size),
+    )
+    if height:
+        fig.update_layout(height=int(height * (1.15 if big else 1)))
+    return fig
+
+
+def empty_figure(message, *, big=False):
+    """A figure that says why there is nothing to draw yet."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font=dict(size=22 if big else 16, color=MUTED))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return base_layout(fig, big=big, height=300)

@@ -1,0 +1,249 @@
+"""Mini-batch training of chapter 5.7.4: a frozen config, and a Trainer that steps and never prints.
+
+A run is reproducible from its ``TrainConfig`` alone: the seed fixes the initial weights and the
+sequence of mini-batches, so pausing between steps changes nothing.
+"""
+import math
+import time
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+
+from .datasets import load_dataset
+from .net import MultiLayerNet
+from .optimizers import OPTIMIZERS, make_optimizer
+
+# The parameters each optimizer takes besides lr (book defaults live in TrainConfig).
+OPTIMIZER_PARAMS = {
+    "SGD": (), "Momentum": ("momentum",), "Nesterov": ("momentum",), "AdaGrad": (),
+    "RMSprop": ("decay_rate",), "Adam": ("beta1", "beta2"),
+}
+# Knobs that may change in the middle of a run; every other field needs a new run.
+LIVE_FIELDS = ("lr", "momentum", "decay_rate", "beta1", "beta2", "batch_size")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a run. Defaults are the book's chapter 5 run (train_neuralnet.py)."""
+
+    dataset: str = "sample"  # "sample", "full" or "fashion" (see backprop.datasets)
+    hidden_sizes: tuple = (50,)
+    activation: str = "relu"
+    weight_init: object = 0.01  # a std (float), "xavier" or "he"
+    optimizer: str = "SGD"
+    lr: float = 0.1
+    momentum: float = 0.9  # Momentum, Nesterov
+    decay_rate: float = 0.99  # RMSprop
+    beta1: float = 0.9  # Adam
+    beta2: float = 0.999  # Adam
+    batch_size: int = 100
+    iterations: int = 10_000
+    weight_decay: float = 0.0  # L2 lambda
+    train_size: int = 0  # use only the first n training images (0: all), e.g. 300 to overfit
+    seed: int = 0
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
+        problems = []
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if self.activation not in ("relu", "sigmoid"):
+            problems.append("activation must be 'relu' or 'sigmoid'")
+        if not (isinstance(self.weight_init, str) and self.weight_init in ("xavier", "he")):
+            try:
+                if not float(self.weight_init) > 0:
+                    problems.append("weight_init std must be positive")
+            except (TypeError, ValueError):
+                problems.append("weight_init must be a positive number, 'xavier' or 'he'")
+        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
+            problems.append("hidden_sizes must be one or more positive sizes")
+        for name in ("lr", "batch_size", "iterations"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                problems.append(f"{name} must be a positive number")
+        for name in ("momentum", "decay_rate", "beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                problems.append(f"{name} must be in [0, 1)")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            problems.append("weight_decay must be >= 0")
+        if self.train_size < 0:
+            problems.append("train_size must be >= 0")
+        if self.dtype not in ("float32", "float64"):
+            problems.append("dtype must be 'float32' or 'float64'")
+        if problems:
+            raise ValueError("invalid training config: " + "; ".join(problems))
+
+    def optimizer_kwargs(self):
+        return {"lr": self.lr, **{name: getattr(self, name) for name in OPTIMIZER_PARAMS[self.optimizer]}}
+
+    def to_dict(self):
+        """Plain JSON-able values (for URLs, CSV and .npz metadata)."""
+        d = asdict(self)
+        d["hidden_sizes"] = list(self.hidden_sizes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        """A config from ``to_dict`` output (or URL strings); unknown keys are an error, missing ones default."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(d) - set(known)
+        if unknown:
+            raise ValueError(f"unknown config fields: {', '.join(sorted(unknown))}")
+        kwargs = {}
+        defaults = cls()
+        for name, value in d.items():
+            default = getattr(defaults, name)
+            try:
+                if name == "hidden_sizes":
+                    parts = value.split(",") if isinstance(value, str) else value
+                    kwargs[name] = tuple(int(p) for p in parts)
+                elif name == "weight_init":
+                    kwargs[name] = value if value in ("xavier", "he") else float(value)
+                elif isinstance(default, bool):
+                    kwargs[name] = str(value).lower() in ("1", "true")
+                elif isinstance(default, int):
+                    kwargs[name] = int(value)
+                elif isinstance(default, float):
+                    kwargs[name] = float(value)
+                else:
+                    kwargs[name] = str(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}: cannot read {value!r}") from None
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What one training step did."""
+
+    iteration: int  # 1-based count of steps taken, including this one
+    loss: float  # mini-batch loss before the update
+    epoch_end: bool  # this step completed an epoch (time to evaluate)
+    diverged: bool  # loss was NaN or infinite; the update was skipped
+
+
+@dataclass(frozen=True)
+class EvalRecord:
+    iteration: int
+    epoch: float
+    train_acc: float
+    test_acc: float
+
+
+class Trainer:
+    """Trains a MultiLayerNet on a dataset, one mini-batch per ``step()``.
+
+    data : a ``backprop.datasets.Dataset`` (uint8 images); by default ``load_dataset(config.dataset)``.
+    Batches are converted to float in [0, 1] as they are drawn, so the shared uint8 dataset is
+    never copied whole.
+    """
+
+    def __init__(self, config=None, data=None):
+        self.config = config or TrainConfig()
+        data = data if data is not None else load_dataset(self.config.dataset)
+        n = self.config.train_size or len(data.x_train)
+        self.x_train = data.x_train[:n].reshape(min(n, len(data.x_train)), -1)
+        self.t_train = data.t_train[:n].astype(np.intp)
+        self.x_test = data.x_test.reshape(len(data.x_test), -1)
+        self.t_test = data.t_test.astype(np.intp)
+        self.dataset_title = getattr(data, "title", "")
+
+        # Two independent streams from one seed: initial weights, and the order of mini-batches.
+        init_seq, batch_seq = np.random.SeedSequence(self.config.seed).spawn(2)
+        self.batch_rng = np.random.default_rng(batch_seq)
+        c = self.config
+        self.dtype = np.dtype(c.dtype)
+        self.net = MultiLayerNet(
+            self.x_train.shape[1], c.hidden_sizes, 10, weight_init_std=c.weight_init,
+            activation=c.activation, weight_decay_lambda=c.weight_decay, dtype=self.dtype,
+            seed=np.random.default_rng(init_seq),
+        )
+        self.optimizer = make_optimizer(c.optimizer, **c.optimizer_kwargs())
+        self.iteration = 0
+        self.seconds = 0.0  # time spent inside step()
+        self._scale = self.dtype.type(1 / 255)
+        self._pixels = self._x = None  # batch buffers, uint8 and float
+
+    @property
+    def train_size(self):
+        return len(self.x_train)
+
+    @property
+    def iter_per_epoch(self):
+        """The book's max(train_size / batch_size, 1), rounded to whole steps."""
+        return max(self.train_size // self.config.batch_size, 1)
+
+    @property
+    def epoch(self):
+        return self.iteration / self.iter_per_epoch
+
+    @property
+    def done(self):
+        return self.iteration >= self.config.iterations
+
+    def step(self):
+        """One mini-batch: forward, backward, update. Returns a StepRecord; never prints."""
+        start = time.perf_counter()
+        b = self.config.batch_size
+        idx = self.batch_rng.integers(0, self.train_size, size=b)  # with replacement, as the book
+        if self._x is None or self._x.shape[0] != b:  # reused buffers: no allocation per step
+            self._pixels = np.empty((b, self.x_train.shape[1]), dtype=np.uint8)
+            self._x = np.empty((b, self.x_train.shape[1]), dtype=self.dtype)
+        np.take(self.x_train, idx, axis=0, out=self._pixels)
+        np.copyto(self._x, self._pixels)  # uint8 -> float, then scale in place: faster than one mixed-type op
+        self._x *= self._scale
+        loss, grads = self.net.loss_and_gradient(self._x, self.t_train[idx])
+        diverged = not math.isfinite(loss)
+        if not diverged:
+            self.optimizer.update(self.net.params, grads)
+        self.iteration += 1
+        self.seconds += time.perf_counter() - start
+        return StepRecord(self.iteration, loss, self.iteration % self.iter_per_epoch == 0, diverged)
+
+    def evaluate(self):
+        """Accuracy on the whole training set and the whole test set (the book's per-epoch check)."""
+        return EvalRecord(self.iteration, self.epoch,
+                          self.accuracy(self.x_train, self.t_train), self.accuracy(self.x_test, self.t_test))
+
+    def accuracy(self, x_uint8, t, chunk=2000):
+        correct = 0
+        for s in range(0, len(x_uint8), chunk):
+            x = x_uint8[s:s + chunk].astype(self.dtype) * self._scale
+            correct += int(np.sum(self.net.predict(x).argmax(axis=1) == t[s:s + chunk]))
+        return correct / len(x_uint8)
+
+    def predict_proba(self, x_uint8):
+        """Softmax probabilities (N, 10) for uint8 images (N, 28, 28) or (N, 784)."""
+        x = np.asarray(x_uint8).reshape(len(x_uint8), -1).astype(self.dtype) * self._scale
+        s = self.net.predict(x).astype(np.float64)
+        e = np.exp(s - s.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def adjust(self, **changes):
+        """Change knobs mid-run (only LIVE_FIELDS); they take effect from the next step."""
+        frozen = set(changes) - set(LIVE_FIELDS)
+        if frozen:
+            raise ValueError(f"{', '.join(sorted(frozen))} cannot change mid-run: start a new run")
+        self.config = replace(self.config, **changes)
+        for name, value in self.config.optimizer_kwargs().items():
+            setattr(self.optimizer, name, value)
+
+    def run(self, iterations=None, on_eval=None):
+        """Train to the end (or for ``iterations`` steps), evaluating each epoch as the book does.
+
+        Returns (losses array, list of EvalRecord); stops early on divergence.
+        """
+        total = iterations if iterations is not None else self.config.iterations - self.iteration
+        losses = np.empty(total)
+        evals = [self.evaluate()] if self.iteration == 0 else []
+        for i in range(total):
+            rec = self.step()
+            losses[i] = rec.loss
+            if rec.diverged:
+                return losses[: i + 1], evals
+            if rec.epoch_end:
+                evals.append(self.evaluate())
+                if on_eval is not None:
+                    on_eval(evals[-1])
+        return losses, evals

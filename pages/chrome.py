@@ -1,0 +1,75 @@
+"""Shared chrome for every page: user-facing text, presentation mode, the dataset in use.
+
+Pages draw; they import their words from ``pages/locales/<lang>/<page>.toml`` through ``text``
+so that a Japanese or Chinese catalogue can be dropped in beside the English one.
+"""
+import functools
+import tomllib
+from pathlib import Path
+
+import streamlit as st
+
+LOCALES = Path(__file__).parent / "locales"
+DEFAULT_LANG = "en"
+
+
+@functools.cache
+def _catalogue(lang, page):
+    path = LOCALES / lang / f"{page}.toml"
+    if not path.exists():
+        return {}
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+def language():
+    """The catalogue in use: ``?lang=xx`` if a catalogue for xx exists, else English."""
+    lang = st.query_params.get("lang", DEFAULT_LANG)
+    return lang if (LOCALES / lang).is_dir() else DEFAULT_LANG
+
+
+def text(page):
+    """All user-facing strings of one page, English filling any gap in the chosen language."""
+    return {**_catalogue(DEFAULT_LANG, page), **_catalogue(language(), page)}
+
+
+def presenting():
+    """True in presentation mode (``?present=1`` or the sidebar toggle)."""
+    if "present" not in st.session_state:
+        st.session_state.present = st.query_params.get("present") == "1"
+    return st.session_state.present
+
+
+def _sync_present():
+    if st.session_state.present:
+        st.query_params["present"] = "1"
+    else:
+        st.query_params.pop("present", None)
+
+
+PRESENTATION_CSS = """
+<style>
+html { font-size: 22px; }
+[data-testid="stAppViewContainer"] .block-container { padding-top: 3.2rem; max-width: 100%; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+h1 { font-size: 2.2rem !important; }
+button[kind] p { font-size: 1.1rem; }
+[data-testid="stDecoration"], footer { display: none; }
+</style>
+"""
+
+
+def apply_chrome():
+    """The sidebar's shared controls, and the larger type of presentation mode."""
+    T = text("app")
+    presenting()
+    with st.sidebar:
+        st.toggle(T["present_toggle"], key="present", on_change=_sync_present, help=T["present_help"])
+    if st.session_state.present:
+        st.query_params["present"] = "1"  # navigation clears the URL; keep the mode bookmarkable
+        st.html(PRESENTATION_CSS)
+
+
+def dataset_in_use():
+    """The dataset the explorers use in this session (the training page may change it)."""
+    return st.session_state.get("dataset", "sample")
