@@ -122,10 +122,10 @@ class SoftmaxWithLoss:
 
     def backward(self, dout=1):
         batch_size = self.t.shape[0]
-        if self.t.size == self.y.size:  # one-hot
-            dx = self.y - self.t
+        dx = self.y.copy()
+        if self.t.ndim == 2:  # one-hot: subtract in place, so int or float64 targets keep y's dtype
+            dx -= self.t
         else:
-            dx = self.y.copy()
             dx[np.arange(batch_size), self.t] -= 1
         dx *= dout / batch_size
         return dx
