@@ -115,6 +115,9 @@ class SoftmaxWithLoss:
         self.t = None  # targets as given
 
     def forward(self, x, t):
+        if t.shape != x.shape[:1] and t.shape != x.shape:
+            # e.g. labels as a column (N, 1): argmax would silently read every label as 0
+            raise ValueError(f"targets must be labels {x.shape[:1]} or one-hot {x.shape}, got shape {t.shape}")
         self.t = t
         labels = t.argmax(axis=1) if t.ndim == 2 else t
         self.y, self.loss = softmax_cross_entropy(x, labels)
