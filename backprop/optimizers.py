@@ -104,7 +104,8 @@ class Adam:
             self.m = {key: np.zeros_like(p) for key, p in params.items()}
             self.v = {key: np.zeros_like(p) for key, p in params.items()}
         self.iter += 1
-        lr_t = self.lr * np.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter)
+        # A Python float: a NumPy float64 scalar would turn every float32 update into float64 temporaries.
+        lr_t = float(self.lr * np.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter))
         for key, g in grads.items():
             m, v = self.m[key], self.v[key]
             m += (1 - self.beta1) * (g - m)
