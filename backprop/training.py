@@ -120,7 +120,7 @@ class StepRecord:
     iteration: int  # 1-based count of steps taken, including this one
     loss: float  # mini-batch loss before the update
     epoch_end: bool  # this step completed an epoch (time to evaluate)
-    diverged: bool  # loss was NaN or infinite; the update was skipped
+    diverged: bool  # the loss, or a parameter after the update, was NaN or infinite; params were left as before
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,7 @@ class Trainer:
         self.seconds = 0.0  # time spent inside step()
         self._scale = self.dtype.type(1 / 255)
         self._pixels = self._x = None  # batch buffers, uint8 and float
+        self._backup = None  # params before the last update, to undo one that overflows
 
     @property
     def train_size(self):
@@ -194,12 +195,28 @@ class Trainer:
         np.copyto(self._x, self._pixels)  # uint8 -> float, then scale in place: faster than one mixed-type op
         self._x *= self._scale
         loss, grads = self.net.loss_and_gradient(self._x, self.t_train[idx])
-        diverged = not math.isfinite(loss)
-        if not diverged:
-            self.optimizer.update(self.net.params, grads)
+        diverged = not math.isfinite(loss) or not self._update(grads)
         self.iteration += 1
         self.seconds += time.perf_counter() - start
         return StepRecord(self.iteration, loss, self.iteration % self.iter_per_epoch == 0, diverged)
+
+    def _update(self, grads):
+        """Apply the optimizer; if a parameter became NaN or infinite, restore all and return False.
+
+        A finite loss does not make the update finite: lr * dW can overflow (float32 ends near 3.4e38).
+        Restoring in place keeps the arrays the layers share; the optimizer's state is not restored.
+        """
+        params = self.net.params
+        if self._backup is None:
+            self._backup = {key: np.empty_like(p) for key, p in params.items()}
+        for key, p in params.items():
+            np.copyto(self._backup[key], p)
+        self.optimizer.update(params, grads)
+        if all(np.isfinite(p).all() for p in params.values()):
+            return True
+        for key, p in params.items():
+            np.copyto(p, self._backup[key])
+        return False
 
     def evaluate(self):
         """Accuracy on the whole training set and the whole test set (the book's per-epoch check)."""
@@ -247,3 +264,105 @@ class Trainer:
                 if on_eval is not None:
                     on_eval(evals[-1])
         return losses, evals
+
+
+# --- For the live page: the book's runs as presets, copies of a network, and sanity checks ----------
+
+def _ch6(**changes):
+    """Chapter 6's experiments: four hidden ReLU layers of 100, He init, batch 128, 2,000 iterations."""
+    return TrainConfig(**{"hidden_sizes": (100, 100, 100, 100), "weight_init": "he", "optimizer": "SGD",
+                          "lr": 0.01, "batch_size": 128, "iterations": 2000, **changes})
+
+
+# key -> ((run label, config), ...). One run is a setting; several are a comparison, run one after another.
+PRESETS = {
+    # ch05/train_neuralnet.py
+    "ch5": (("ch5", TrainConfig()),),
+    # ch06/optimizer_compare_mnist.py (the book leaves RMSprop commented out)
+    "ch6_optimizers": tuple((name, _ch6(optimizer=name, lr=lr))
+                            for name, lr in (("SGD", 0.01), ("Momentum", 0.01), ("AdaGrad", 0.01), ("Adam", 0.001))),
+    # ch06/weight_init_compare.py: the book's 'sigmoid' and 'relu' mean Xavier and He
+    "ch6_init": tuple((name, _ch6(weight_init=init))
+                      for name, init in (("std=0.01", 0.01), ("Xavier", "xavier"), ("He", "he"))),
+    # ch06/overfit_weight_decay.py: 300 images, six layers of 100, 201 evaluations (3 steps an epoch)
+    "ch6_overfit": tuple(
+        (name, TrainConfig(hidden_sizes=(100,) * 6, weight_init="he", lr=0.01, batch_size=100, iterations=600,
+                           train_size=300, weight_decay=lam))
+        for name, lam in (("λ=0", 0.0), ("λ=0.1", 0.1))
+    ),
+}
+
+
+def param_shapes(config, input_size=784, output_size=10):
+    """{"W1": (784, h1), "b1": (h1,), ...}: the parameters a network built from ``config`` has."""
+    sizes = [input_size, *config.hidden_sizes, output_size]
+    shapes = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        shapes[f"W{i}"] = (n_in, n_out)
+        shapes[f"b{i}"] = (n_out,)
+    return shapes
+
+
+def net_from_params(config, params):
+    """A MultiLayerNet shaped by ``config`` holding copies of ``params`` (keys and shapes as param_shapes)."""
+    input_size = params["W1"].shape[0]
+    output_size = params[f"W{len(config.hidden_sizes) + 1}"].shape[1]
+    net = MultiLayerNet(input_size, config.hidden_sizes, output_size, activation=config.activation,
+                        weight_decay_lambda=config.weight_decay, dtype=np.dtype(config.dtype), seed=0)
+    for key, p in net.params.items():
+        p[...] = params[key]  # in place: the Affine layers hold these very arrays
+    return net
+
+
+def copy_net(net):
+    """An independent MultiLayerNet with the same architecture and copied weights (layers cache state per call)."""
+    copy = MultiLayerNet(net.sizes[0], net.sizes[1:-1], net.sizes[-1], activation=net.activation,
+                         weight_decay_lambda=net.weight_decay_lambda, dtype=net.dtype, seed=0)
+    for key, p in copy.params.items():
+        p[...] = net.params[key]
+    return copy
+
+
+def update_ratios(before, after):
+    """{"W1": ||W_after - W_before|| / ||W_before||, ...} for the weight matrices: how big one update was.
+
+    A healthy run updates each weight matrix by about 1e-3 of its size per step (CS231n's rule of thumb).
+    """
+    ratios = {}
+    for key, w0 in before.items():
+        if key.startswith("W"):
+            norm = float(np.linalg.norm(w0))
+            step = float(np.linalg.norm(after[key] - w0))
+            ratios[key] = step / norm if norm > 0 else math.inf
+    return ratios
+
+
+@dataclass(frozen=True)
+class Check:
+    """A sanity check's verdict: ``status`` is "good", "low" or "high" (or "unknown" before any data)."""
+
+    value: float
+    expected: float
+    status: str
+
+
+def check_first_loss(loss, n_classes=10, tolerance=0.1):
+    """The first mini-batch loss of an untrained net should be near ln(n_classes) (2.30 for 10 classes).
+
+    Small random weights give nearly uniform softmax outputs, so cross-entropy is -ln(1/n) = ln n.
+    Far above means the initial weights are too large (confident wrong answers); "good" within ``tolerance``.
+    """
+    expected = math.log(n_classes)
+    if loss is None or not math.isfinite(loss):
+        return Check(math.nan if loss is None else float(loss), expected, "unknown" if loss is None else "high")
+    rel = (loss - expected) / expected
+    status = "good" if abs(rel) <= tolerance else ("high" if rel > 0 else "low")
+    return Check(float(loss), expected, status)
+
+
+def check_update_ratio(ratio, low=1e-4, high=1e-2):
+    """An update-to-weight ratio near 1e-3 is "good" (between low and high); below learns slowly, above is unstable."""
+    if ratio is None or not math.isfinite(ratio):
+        return Check(math.nan if ratio is None else float(ratio), 1e-3, "unknown" if ratio is None else "high")
+    status = "low" if ratio < low else ("high" if ratio > high else "good")
+    return Check(float(ratio), 1e-3, status)
