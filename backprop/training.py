@@ -4,12 +4,14 @@ A run is reproducible from its ``TrainConfig`` alone: the seed fixes the initial
 sequence of mini-batches, so pausing between steps changes nothing.
 """
 import math
+import numbers
+import operator
 import time
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
-from .datasets import load_dataset
+from .datasets import SOURCES, load_dataset
 from .net import MultiLayerNet
 from .optimizers import OPTIMIZERS, make_optimizer
 
@@ -20,6 +22,17 @@ OPTIMIZER_PARAMS = {
 }
 # Knobs that may change in the middle of a run; every other field needs a new run.
 LIVE_FIELDS = ("lr", "momentum", "decay_rate", "beta1", "beta2", "batch_size")
+_UNIT = (lambda v: 0 <= v < 1, "a number in [0, 1)")
+# name -> (Python type, test, what the value must be). NumPy scalars are accepted and stored as Python numbers.
+_NUMBER_FIELDS = {
+    "lr": (float, lambda v: math.isfinite(v) and v > 0, "a positive number"),
+    "momentum": (float, *_UNIT), "decay_rate": (float, *_UNIT), "beta1": (float, *_UNIT), "beta2": (float, *_UNIT),
+    "batch_size": (int, lambda v: v > 0, "a positive integer"),
+    "iterations": (int, lambda v: v > 0, "a positive integer"),
+    "weight_decay": (float, lambda v: math.isfinite(v) and v >= 0, "a number >= 0"),
+    "train_size": (int, lambda v: v >= 0, "an integer >= 0"),
+    "seed": (int, lambda v: v >= 0, "an integer >= 0"),
+}
 
 
 @dataclass(frozen=True)
@@ -44,31 +57,35 @@ class TrainConfig:
     dtype: str = "float32"
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
         problems = []
+        if not (isinstance(self.dataset, str) and self.dataset in SOURCES):
+            problems.append(f"dataset must be one of {', '.join(SOURCES)}")
+        try:
+            if isinstance(self.hidden_sizes, str):
+                raise TypeError
+            object.__setattr__(self, "hidden_sizes", tuple(operator.index(h) for h in self.hidden_sizes))
+        except TypeError:
+            problems.append(f"hidden_sizes must be a sequence of integers, got {self.hidden_sizes!r}")
+        else:
+            if not self.hidden_sizes or min(self.hidden_sizes) < 1:
+                problems.append("hidden_sizes must be one or more positive sizes")
         if self.optimizer not in OPTIMIZERS:
             problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
         if self.activation not in ("relu", "sigmoid"):
             problems.append("activation must be 'relu' or 'sigmoid'")
-        if not (isinstance(self.weight_init, str) and self.weight_init in ("xavier", "he")):
-            try:
-                if not float(self.weight_init) > 0:
-                    problems.append("weight_init std must be positive")
-            except (TypeError, ValueError):
-                problems.append("weight_init must be a positive number, 'xavier' or 'he'")
-        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
-            problems.append("hidden_sizes must be one or more positive sizes")
-        for name in ("lr", "batch_size", "iterations"):
+        init = self.weight_init
+        if isinstance(init, numbers.Real) and not isinstance(init, bool) and math.isfinite(init) and init > 0:
+            object.__setattr__(self, "weight_init", float(init))
+        elif not (isinstance(init, str) and init in ("xavier", "he")):
+            problems.append(f"weight_init must be a positive number (a std), 'xavier' or 'he', got {init!r}")
+        for name, (kind, valid, what) in _NUMBER_FIELDS.items():
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                problems.append(f"{name} must be a positive number")
-        for name in ("momentum", "decay_rate", "beta1", "beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                problems.append(f"{name} must be in [0, 1)")
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            problems.append("weight_decay must be >= 0")
-        if self.train_size < 0:
-            problems.append("train_size must be >= 0")
+            abc = numbers.Integral if kind is int else numbers.Real
+            # bool is an int to Python, but lr=True is a mistake; strings would raise TypeError in `valid`.
+            if isinstance(value, abc) and not isinstance(value, bool) and valid(value):
+                object.__setattr__(self, name, kind(value))  # Python numbers: to_dict stays JSON-able
+            else:
+                problems.append(f"{name} must be {what}, got {value!r}")
         if self.dtype not in ("float32", "float64"):
             problems.append("dtype must be 'float32' or 'float64'")
         if problems:
