@@ -1,0 +1,184 @@
+"""Figures for inspecting a trained network: first-layer weights, predictions, confusion matrix, digits.
+
+Pure functions: arrays in, a Plotly figure out. Images are uint8 (28, 28), 0 = paper, 255 = ink,
+drawn dark on light as on paper.
+"""
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..inspect import tile_images, top_k
+from .style import BAD, DIVERGING, FORWARD, GOOD, MUTED, base_layout
+
+INK = [[0.0, "#ffffff"], [1.0, "#111111"]]  # 0 = paper (white), 255 = ink (near black)
+# Rises fast near 0 so that a 2 % confusion is visible beside a 98 % diagonal.
+SHARE = [[0.0, "#ffffff"], [0.03, "#dbe9f6"], [0.15, "#9ecae1"], [0.5, "#4292c6"], [1.0, "#08306b"]]
+
+
+def percent(p):
+    """A probability as short text: "<1%", "37%", ">99%" (a rounded "100%" would claim certainty)."""
+    if p < 0.005:
+        return "<1%"
+    if p > 0.995:
+        return ">99%"
+    return f"{p:.0%}"
+
+
+def paper_image(image, scale=3):
+    """A uint8 (28, 28) image as a (28*scale, 28*scale) uint8 thumbnail, dark ink on white, crisp pixels."""
+    image = np.asarray(image, dtype=np.uint8).reshape(28, 28)
+    return 255 - np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+
+
+def _image_axes(fig, row=None, col=None, x_anchor="x"):
+    """Square pixels, row 0 at the top, no ticks. ``x_anchor``: the x axis paired with this y axis."""
+    kw = {} if row is None else {"row": row, "col": col}
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="", constrain="domain", **kw)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="", autorange="reversed",
+                     scaleanchor=x_anchor, constrain="domain", **kw)
+
+
+def weights_figure(weights, *, n_cols=10, tile_px=None, big=False, title=None):
+    """Hidden units' incoming weights (n, 28, 28) as one mosaic of heatmaps; blue < 0 < red, symmetric range.
+
+    One colour scale for all units, zmin = -zmax, with zmax the 99.5th percentile of |w| so that one
+    outlier does not wash out every other unit (hovering shows the exact weight). The figure gets a
+    fixed size, ``tile_px`` screen pixels per unit, so the tiles are square with no padding around them.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    n, h, w = weights.shape
+    n_cols = max(1, min(n_cols, n))
+    n_rows = -(-n // n_cols)
+    tile = lambda a: tile_images(a, n_cols, gap=2)  # noqa: E731 - one layout for values and hover labels
+    units = tile(np.broadcast_to(np.arange(1, n + 1, dtype=np.float64)[:, None, None], (n, h, w)))
+    pix_r = tile(np.broadcast_to(np.arange(h, dtype=np.float64)[:, None], (n, h, w)))
+    pix_c = tile(np.broadcast_to(np.arange(w, dtype=np.float64)[None, :], (n, h, w)))
+    zmax = float(np.percentile(np.abs(weights), 99.5)) or float(np.max(np.abs(weights))) or 1.0
+    fig = go.Figure(go.Heatmap(
+        z=tile(weights), zmin=-zmax, zmax=zmax, zmid=0, colorscale=DIVERGING,
+        customdata=np.dstack([units, pix_r, pix_c]),
+        hovertemplate="unit %{customdata[0]:.0f}, pixel (%{customdata[1]:.0f}, %{customdata[2]:.0f})"
+                      "<br>w = %{z:.3f}<extra></extra>",
+        colorbar=dict(thickness=14, title=dict(text="w", side="top")), hoverongaps=False,
+    ))
+    _image_axes(fig)
+    base_layout(fig, big=big, title=title)
+    tile_px = tile_px or (88 if big else 68)
+    top = 50 if title else 10
+    fig.update_layout(width=n_cols * tile_px + 100, height=n_rows * tile_px + top + 10,
+                      margin=dict(l=10, r=10, t=top, b=10), plot_bgcolor="#ffffff")
+    return fig
+
+
+def _bar_colours(classes, true_class, predicted):
+    colours = []
+    for c in classes:
+        if true_class is None:
+            colours.append(FORWARD if c == predicted else MUTED)
+        elif c == true_class:
+            colours.append(GOOD)
+        elif c == predicted:
+            colours.append(BAD)
+        else:
+            colours.append(MUTED)
+    return colours
+
+
+def probability_figure(p, class_names, *, true_class=None, big=False, title=None, height=360):
+    """Every class's probability as a horizontal bar, class 0 on top.
+
+    With ``true_class``: the true class is green and a wrong top answer red; without it the top answer is blue.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    classes = np.arange(len(p))
+    predicted = int(np.argmax(p))
+    # The true class's name in bold, so it can be found even when its bar is too short to see.
+    names = [f"<b>{class_names[c]}</b>" if c == true_class else class_names[c] for c in classes]
+    fig = go.Figure(go.Bar(
+        x=p, y=names, orientation="h",
+        marker_color=_bar_colours(classes, true_class, predicted),
+        text=[percent(v) if v >= 0.005 else "" for v in p], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+    ))
+    fig.update_xaxes(range=[0, 1.3], tickformat=".0%", tickvals=[0, 0.5, 1], showgrid=True)
+    fig.update_yaxes(autorange="reversed", type="category")
+    base_layout(fig, big=big, height=height, title=title)
+    return fig
+
+
+def digit_figure(image, *, big=False, title=None, size=240):
+    """One 28x28 uint8 image as a square heatmap ``size`` px wide, ink dark; hovering shows each pixel."""
+    image = np.asarray(image)
+    fig = go.Figure(go.Heatmap(z=image, zmin=0, zmax=255, colorscale=INK, showscale=False,
+                               hovertemplate="pixel (%{y}, %{x}) = %{z}<extra></extra>"))
+    _image_axes(fig)
+    base_layout(fig, big=big, title=title)
+    side = int(size * (1.25 if big else 1))
+    top = 50 if title else 4
+    fig.update_layout(width=side, height=side + top - 4, margin=dict(l=4, r=4, t=top, b=4),
+                      plot_bgcolor="#ffffff")
+    # A thin frame shows where the 28x28 field ends: MNIST's digits float in 4 px of blank border.
+    fig.add_shape(type="rect", x0=-0.5, x1=27.5, y0=-0.5, y1=27.5, line=dict(color=MUTED, width=1))
+    return fig
+
+
+def prediction_strip_figure(images, labels, proba, class_names, indices, *, k=3, big=False):
+    """A row of test images, each above a bar chart of its top-k probabilities.
+
+    images : (N, 28, 28) uint8; labels : (N,); proba : (N, C); indices : which images to show, in order.
+    The true class's bar is green; a wrong top answer's bar is red. Column titles: "#index · true class".
+    """
+    indices = list(indices)
+    n = len(indices)
+    titles = [f"#{i} · {class_names[int(labels[i])]}" for i in indices]
+    fig = make_subplots(rows=2, cols=n, row_heights=[0.52, 0.48], vertical_spacing=0.03,
+                        horizontal_spacing=0.3 / max(n, 1), subplot_titles=titles)
+    for col, i in enumerate(indices, start=1):
+        fig.add_trace(go.Heatmap(z=np.asarray(images[i]).reshape(28, 28), zmin=0, zmax=255, colorscale=INK,
+                                 showscale=False, hoverinfo="skip"), row=1, col=col)
+        _image_axes(fig, row=1, col=col, x_anchor=f"x{col}" if col > 1 else "x")
+        classes, probs = top_k(proba[i], k)
+        names = [class_names[c] for c in classes]
+        fig.add_trace(go.Bar(
+            x=probs, y=np.arange(len(classes)), orientation="h", width=0.38,
+            marker_color=_bar_colours(classes, int(labels[i]), int(classes[0])), customdata=names,
+            hovertemplate="%{customdata}: %{x:.1%}<extra></extra>",
+        ), row=2, col=col)
+        fig.update_xaxes(range=[0, 1], showticklabels=False, showgrid=False, zeroline=True, zerolinecolor=MUTED,
+                         row=2, col=col)
+        fig.update_yaxes(range=[len(classes) - 0.5, -0.85], showticklabels=False, showgrid=False, row=2, col=col)
+        # Labels above the bars rather than beside them: class names such as "Ankle boot" fit any width.
+        xref = f"x{n + col} domain" if n + col > 1 else "x domain"
+        yref = f"y{n + col}"
+        for j, (name, v) in enumerate(zip(names, probs)):
+            fig.add_annotation(text=f"{name} · {percent(v)}", x=0, y=j - 0.22, xref=xref, yref=yref,
+                               xanchor="left", yanchor="bottom", showarrow=False,
+                               font=dict(size=18 if big else 13, color="#24292f" if j == 0 else "#57606a"))
+    base_layout(fig, big=big, height=330)
+    fig.update_layout(showlegend=False, plot_bgcolor="#ffffff", margin=dict(l=10, r=10, t=30, b=10))
+    for title in fig.layout.annotations[:n]:  # make_subplots adds the column titles first
+        title.font.size = 18 if big else 13
+    return fig
+
+
+def confusion_figure(confusion, class_names, *, title=None, big=False):
+    """The (C, C) confusion matrix: counts as text; colour = share of the row's images (true class).
+
+    Rows are true classes (0 at the top), columns predicted classes; the diagonal is the correct answers.
+    """
+    confusion = np.asarray(confusion)
+    totals = confusion.sum(axis=1, keepdims=True)
+    share = confusion / np.maximum(totals, 1)
+    names = list(class_names)
+    fig = go.Figure(go.Heatmap(
+        z=share, x=names, y=names, zmin=0, zmax=1, colorscale=SHARE,
+        text=confusion, texttemplate="%{text}", customdata=share,
+        hovertemplate="true %{y}, predicted %{x}: %{text} images (%{z:.1%} of the %{y}s)<extra></extra>",
+        colorbar=dict(thickness=14, tickformat=".0%", title=dict(text="share of row", side="right")),
+        xgap=1, ygap=1,
+    ))
+    fig.update_xaxes(title_text="predicted", type="category", tickangle=0 if max(map(len, names)) < 3 else -30)
+    fig.update_yaxes(title_text="true", type="category", autorange="reversed")
+    base_layout(fig, big=big, height=560 if big else 480, title=title)
+    fig.update_layout(plot_bgcolor="#ffffff")
+    return fig
