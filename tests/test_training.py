@@ -1,0 +1,306 @@
+"""Training: the frozen config, reproducible and pausable runs, live knobs, divergence, epochs,
+and the book's chapter 5 run on the bundled sample."""
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from backprop.datasets import load_dataset
+from backprop.training import LIVE_FIELDS, TrainConfig, Trainer
+
+SMALL = dict(hidden_sizes=(20,), batch_size=50, iterations=1000, train_size=1000)  # 20 steps an epoch
+
+
+def params_of(trainer):
+    return {k: p.copy() for k, p in trainer.net.params.items()}
+
+
+def same_params(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+# --- the book's chapter 5 run (ch05/train_neuralnet.py) ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def book_run():
+    """TrainConfig() as it is: 784-50-10 ReLU, SGD lr 0.1, batch 100, 10,000 steps, seed 0, float32,
+    on the bundled 5,000 training images; one evaluation at the end (per-epoch ones would double the time).
+    One BLAS thread, as in backprop.bench: faster for 100 x 784 x 50 products on this 2-core machine."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        trainer = Trainer(TrainConfig())
+        records = [trainer.step() for _ in range(trainer.config.iterations)]
+        return trainer, records, trainer.evaluate()
+
+
+def test_config_defaults_are_the_books_run():
+    c = TrainConfig()
+    assert (c.dataset, c.hidden_sizes, c.activation, c.weight_init) == ("sample", (50,), "relu", 0.01)
+    assert (c.optimizer, c.lr, c.batch_size, c.iterations) == ("SGD", 0.1, 100, 10_000)
+    assert (c.seed, c.dtype, c.weight_decay, c.train_size) == (0, "float32", 0.0, 0)
+
+
+def test_book_run_reaches_92_percent_on_the_official_test_set(book_run):
+    trainer, records, final = book_run
+    assert len(trainer.x_test) == 10_000 and trainer.train_size == 5_000
+    assert final.iteration == 10_000 and final.epoch == 200
+    assert final.test_acc >= 0.92
+    assert final.train_acc > final.test_acc  # 200 epochs over 5,000 images overfit them
+
+
+def test_book_run_loss_history(book_run):
+    _, records, _ = book_run
+    losses = np.array([r.loss for r in records])
+    assert not any(r.diverged for r in records) and np.all(np.isfinite(losses))
+    # tiny random weights: the first softmax is nearly uniform, so the loss starts at -ln(1/10)
+    assert losses[0] == pytest.approx(math.log(10), abs=0.02)
+    assert losses[-100:].mean() < 0.5 * losses[0]
+    assert losses[-100:].mean() < losses[:100].mean() / 10
+
+
+def test_book_run_bookkeeping(book_run):
+    trainer, records, _ = book_run
+    assert [r.iteration for r in records] == list(range(1, 10_001))
+    assert trainer.iter_per_epoch == 50  # max(5,000 // 100, 1)
+    assert [r.iteration for r in records if r.epoch_end] == list(range(50, 10_001, 50))
+    assert trainer.done and trainer.epoch == 200
+    assert all(p.dtype == np.float32 for p in trainer.net.params.values())
+    assert trainer.seconds > 0
+
+
+# --- TrainConfig --------------------------------------------------------------------------------------
+
+def test_config_is_frozen():
+    c = TrainConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.lr = 0.5
+    assert dataclasses.replace(c, lr=0.5).lr == 0.5 and c.lr == 0.1
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(lr=0), "lr must be a positive number"),
+    (dict(lr=-0.1), "lr must be a positive number"),
+    (dict(lr=float("nan")), "lr must be a positive number"),
+    (dict(lr=float("inf")), "lr must be a positive number"),
+    (dict(lr="0.1"), "lr must be a positive number"),
+    (dict(optimizer="sgd"), "optimizer must be one of SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam"),
+    (dict(optimizer="LBFGS"), "optimizer must be one of"),
+    (dict(activation="tanh"), "activation must be 'relu' or 'sigmoid'"),
+    (dict(hidden_sizes=()), "hidden_sizes"),
+    (dict(hidden_sizes=(50, 0)), "hidden_sizes"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(batch_size=10.5), "batch_size must be a positive integer"),
+    (dict(momentum=1.0), "momentum must be a number in \\[0, 1\\)"),
+    (dict(momentum="0.5"), "momentum"),
+    (dict(weight_init=-1.0), "weight_init"),
+    (dict(weight_init="glorot"), "weight_init"),
+    (dict(weight_decay=-1e-3), "weight_decay"),
+    (dict(train_size=-1), "train_size"),
+    (dict(dtype="float16"), "dtype"),
+    (dict(dataset="cifar"), "dataset"),
+])
+def test_config_rejects_bad_values_with_a_clear_message(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**changes)
+
+
+def test_config_reports_every_problem_at_once():
+    with pytest.raises(ValueError) as err:
+        TrainConfig(lr=-1, optimizer="nope", activation="tanh")
+    assert all(word in str(err.value) for word in ("lr", "optimizer", "activation"))
+
+
+def test_config_accepts_numpy_numbers_and_stores_python_ones():
+    c = TrainConfig(lr=np.float32(0.5), batch_size=np.int64(32), hidden_sizes=np.array([20, 10]), seed=np.int64(3))
+    assert (c.lr, c.batch_size, c.hidden_sizes, c.seed) == (0.5, 32, (20, 10), 3)
+    assert type(c.batch_size) is int and type(c.lr) is float
+    json.dumps(c.to_dict())  # plain Python values
+
+
+def test_to_dict_from_dict_round_trip():
+    c = TrainConfig(hidden_sizes=(100, 50), activation="sigmoid", weight_init="xavier", optimizer="Adam",
+                    lr=0.001, beta1=0.85, batch_size=32, iterations=500, weight_decay=0.01, train_size=300,
+                    seed=7, dtype="float64")
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    assert TrainConfig.from_dict({}) == TrainConfig()
+
+
+def test_from_dict_reads_url_strings():
+    query = {"hidden_sizes": "100,50", "activation": "relu", "weight_init": "he", "optimizer": "Momentum",
+             "lr": "0.05", "momentum": "0.8", "batch_size": "64", "iterations": "2000", "weight_decay": "1e-4",
+             "train_size": "300", "seed": "42", "dtype": "float64"}
+    expected = TrainConfig(hidden_sizes=(100, 50), weight_init="he", optimizer="Momentum", lr=0.05, momentum=0.8,
+                           batch_size=64, iterations=2000, weight_decay=1e-4, train_size=300, seed=42, dtype="float64")
+    assert TrainConfig.from_dict(query) == expected
+    assert TrainConfig.from_dict({"weight_init": "0.05"}).weight_init == 0.05
+    assert TrainConfig.from_dict({k: str(v) for k, v in TrainConfig().to_dict().items()
+                                  if k != "hidden_sizes"}) == TrainConfig()
+
+
+@pytest.mark.parametrize("query, message", [
+    ({"lr": "fast"}, "lr"),
+    ({"hidden_sizes": "50,x"}, "hidden_sizes"),
+    ({"batch_size": "1e2"}, "batch_size"),
+    ({"learning_rate": "0.1"}, "unknown config fields: learning_rate"),
+    ({"lr": "-1"}, "lr must be a positive number"),
+])
+def test_from_dict_rejects_bad_strings(query, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_dict(query)
+
+
+# --- determinism, pausing ---------------------------------------------------------------------------
+
+def run_steps(trainer, n):
+    return [trainer.step().loss for _ in range(n)]
+
+
+def test_same_config_same_run_different_seed_different_run():
+    a, b, c = Trainer(TrainConfig(**SMALL)), Trainer(TrainConfig(**SMALL)), Trainer(TrainConfig(**SMALL, seed=1))
+    assert same_params(params_of(a), params_of(b)) and not same_params(params_of(a), params_of(c))
+    la, lb, lc = run_steps(a, 30), run_steps(b, 30), run_steps(c, 30)
+    assert la == lb  # bitwise: same initial weights, same mini-batches
+    assert same_params(params_of(a), params_of(b))
+    assert la != lc and not same_params(params_of(a), params_of(c))
+
+
+def test_pause_and_resume_is_bitwise_the_same_run():
+    straight, paused = Trainer(TrainConfig(**SMALL)), Trainer(TrainConfig(**SMALL))
+    losses = run_steps(straight, 40)
+
+    first = run_steps(paused, 20)
+    # what a page does while paused: evaluate, show probabilities, read the params
+    ev = paused.evaluate()
+    assert ev.iteration == 20 and 0 <= ev.test_acc <= 1
+    probs = paused.predict_proba(paused.x_test[:5])
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-12)
+    paused.accuracy(paused.x_train, paused.t_train)
+    params_of(paused)
+    second = run_steps(paused, 20)
+
+    assert first + second == losses
+    assert same_params(params_of(straight), params_of(paused))
+
+
+def test_run_in_pieces_equals_run_in_one_go():
+    whole, pieces = Trainer(TrainConfig(**SMALL)), Trainer(TrainConfig(**SMALL))
+    losses, evals = whole.run(iterations=60)
+    l1, e1 = pieces.run(iterations=25)
+    l2, e2 = pieces.run(iterations=35)
+    assert np.array_equal(np.concatenate([l1, l2]), losses)
+    assert same_params(params_of(whole), params_of(pieces))
+    assert [e.iteration for e in evals] == [e.iteration for e in e1 + e2] == [0, 20, 40, 60]
+
+
+# --- adjusting a live run ---------------------------------------------------------------------------
+
+def test_adjust_lr_takes_effect_from_the_next_step():
+    """Two identical float64 runs; one gets lr 0.5 instead of 0.1 before step 11: same batch and params,
+    so that step's SGD update is exactly 5 times as large, and the steps before it are untouched."""
+    config = TrainConfig(**SMALL, dtype="float64")
+    a, b = Trainer(config), Trainer(config)
+    run_steps(a, 10)
+    run_steps(b, 10)
+    before = params_of(a)
+    a.adjust(lr=0.5)
+    assert same_params(params_of(a), before)  # adjusting alone changes no weight
+    assert a.config.lr == 0.5 and a.optimizer.lr == 0.5 and a.config.hidden_sizes == (20,)
+    loss_a, loss_b = a.step().loss, b.step().loss
+    assert loss_a == loss_b  # the loss is computed before the update
+    for key, p0 in before.items():
+        step_a, step_b = p0 - a.net.params[key], p0 - b.net.params[key]
+        assert np.abs(step_b).max() > 0
+        np.testing.assert_allclose(step_a, 5 * step_b, rtol=1e-7, atol=1e-15)
+
+
+def test_adjust_optimizer_knobs_and_batch_size():
+    t = Trainer(TrainConfig(**{**SMALL, "optimizer": "Adam", "lr": 0.001}))
+    run_steps(t, 3)
+    t.adjust(beta1=0.5, lr=0.002)
+    assert (t.optimizer.beta1, t.optimizer.lr) == (0.5, 0.002)
+    t.adjust(batch_size=250)
+    assert t.iter_per_epoch == 4  # 1,000 // 250
+    assert all(np.isfinite(loss) for loss in run_steps(t, 2))
+    assert set(LIVE_FIELDS) >= {"lr", "batch_size"}
+
+
+@pytest.mark.parametrize("changes", [dict(hidden_sizes=(10,)), dict(seed=1), dict(optimizer="Adam"), dict(dtype="float64")])
+def test_adjust_of_a_field_that_needs_a_new_run_raises(changes):
+    t = Trainer(TrainConfig(**SMALL))
+    with pytest.raises(ValueError, match="cannot change mid-run"):
+        t.adjust(**changes)
+    assert t.config == TrainConfig(**SMALL)
+
+
+def test_adjust_to_a_bad_value_raises_and_changes_nothing():
+    t = Trainer(TrainConfig(**SMALL))
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        t.adjust(lr=-1)
+    assert t.config.lr == 0.1 and t.optimizer.lr == 0.1
+
+
+# --- divergence ---------------------------------------------------------------------------------------
+
+def step_until_diverged(trainer):
+    """Steps until a diverged record; returns it and the params just before that step."""
+    while not trainer.done:
+        before = params_of(trainer)
+        record = trainer.step()
+        if record.diverged:
+            return record, before
+    pytest.fail("the run did not diverge")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow in matmul/exp is the point here
+@pytest.mark.parametrize("changes, loss_finite", [
+    # lr 1e30: the second forward pass overflows, so the loss itself is NaN
+    (dict(lr=1e30, hidden_sizes=(5,)), False),
+    # lr 1e6, a tiny deep net: the 4th update overflows float32 weights while that step's loss was finite;
+    # checking the loss alone would leave inf weights behind
+    (dict(lr=1e6, hidden_sizes=(10, 10, 10)), True),
+])
+def test_divergence_is_reported_and_the_update_skipped(changes, loss_finite):
+    config = TrainConfig(**{**changes, "train_size": 300, "iterations": 50})
+    trainer = Trainer(config)
+    record, before = step_until_diverged(trainer)
+    assert record.iteration < 50
+    assert math.isfinite(record.loss) == loss_finite
+    assert all(np.isfinite(p).all() for p in trainer.net.params.values())
+    assert same_params(params_of(trainer), before)  # the update was skipped (undone)
+    assert trainer.net.layers["Affine1"].W is trainer.net.params["W1"]
+
+    # Trainer.run stops at that very step
+    again = Trainer(config)
+    losses, evals = again.run()
+    assert len(losses) == again.iteration == record.iteration and not again.done
+    assert losses[-1] == record.loss or (np.isnan(losses[-1]) and np.isnan(record.loss))
+
+
+# --- epochs and train_size --------------------------------------------------------------------------
+
+def test_epoch_bookkeeping_with_train_size():
+    t = Trainer(TrainConfig(train_size=300, batch_size=100, iterations=9))
+    assert t.train_size == 300 and t.iter_per_epoch == 3  # max(300 // 100, 1)
+    records = [t.step() for _ in range(7)]
+    assert [r.iteration for r in records if r.epoch_end] == [3, 6]
+    assert t.epoch == pytest.approx(7 / 3)
+    assert Trainer(TrainConfig(train_size=300, batch_size=1000)).iter_per_epoch == 1
+    assert Trainer(TrainConfig(train_size=10**6)).train_size == 5000  # capped at what the data set has
+    losses, evals = Trainer(TrainConfig(train_size=300, batch_size=100, iterations=6)).run()
+    assert len(losses) == 6
+    assert [(e.iteration, e.epoch) for e in evals] == [(0, 0.0), (3, 1.0), (6, 2.0)]
+
+
+def test_train_size_uses_the_first_images_and_300_overfit():
+    """The book's overfitting setting: 300 training images are learnt almost perfectly, the test set is not."""
+    t = Trainer(TrainConfig(train_size=300, hidden_sizes=(50,), lr=0.3, iterations=200))
+    data = load_dataset("sample")
+    np.testing.assert_array_equal(t.x_train, data.x_train[:300].reshape(300, 784))
+    np.testing.assert_array_equal(t.t_train, data.t_train[:300])
+    run_steps(t, 200)  # not run(): it would evaluate all 10,300 images at each of the 67 epochs
+    final = t.evaluate()
+    assert final.train_acc >= 0.97
+    assert final.train_acc - final.test_acc > 0.08
