@@ -227,7 +227,9 @@ def test_adjust_optimizer_knobs_and_batch_size():
     assert set(LIVE_FIELDS) >= {"lr", "batch_size"}
 
 
-@pytest.mark.parametrize("changes", [dict(hidden_sizes=(10,)), dict(seed=1), dict(optimizer="Adam"), dict(dtype="float64")])
+@pytest.mark.parametrize("changes", [
+    dict(hidden_sizes=(10,)), dict(seed=1), dict(optimizer="Adam"), dict(dtype="float64"),
+])
 def test_adjust_of_a_field_that_needs_a_new_run_raises(changes):
     t = Trainer(TrainConfig(**SMALL))
     with pytest.raises(ValueError, match="cannot change mid-run"):
