@@ -1,0 +1,143 @@
+"""Figures of the live training page: loss, accuracy per epoch, update-to-weight ratios, runs overlaid.
+
+Pure functions from history arrays (see backprop.live) to Plotly figures; labels come in as
+arguments so that pages can pass translated text.
+"""
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .style import BACKWARD, FORWARD, GOOD, MUTED, SEQUENCE, base_layout, empty_figure
+
+LN10 = math.log(10)
+RATIO_BAND = (1e-4, 1e-2)
+
+
+def _nan_to_none(a):
+    """Plotly breaks a line at None; NaN would also work in the browser but is not valid JSON."""
+    return [None if not math.isfinite(v) else float(v) for v in a]
+
+
+def _raw_band(curve):
+    """The raw loss as one line: each bucket's min then max (the plain values when a bucket is 1 value)."""
+    if curve.bucket == 1:
+        return curve.x, curve.mean
+    x = np.repeat(curve.x, 2)
+    y = np.column_stack([curve.lo, curve.hi]).ravel()
+    return x, y
+
+
+def loss_figure(curve, *, labels, big=False, height=300, divergence=None):
+    """Mini-batch loss per iteration: raw values faint, the smoothed (EMA) line strong, ln 10 for reference.
+
+    curve: a backprop.live.Curve; labels: dict with "x", "y", "raw", "smooth", "chance";
+    divergence: (iteration, text) to mark where the loss became NaN or infinite.
+    """
+    if len(curve) == 0:
+        return empty_figure(labels.get("empty", ""), big=big)
+    fig = go.Figure()
+    rx, ry = _raw_band(curve)
+    fig.add_trace(go.Scatter(x=rx, y=_nan_to_none(ry), mode="lines", name=labels["raw"],
+                             line=dict(color=FORWARD, width=1), opacity=0.25, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=curve.x, y=_nan_to_none(curve.smooth), mode="lines", name=labels["smooth"],
+                             line=dict(color=FORWARD, width=3),
+                             hovertemplate="%{x:,.0f}: %{y:.3f}<extra></extra>"))
+    fig.add_hline(y=LN10, line=dict(color=MUTED, dash="dot", width=1),
+                  annotation_text=labels["chance"], annotation_position="top right",
+                  annotation_font_color=MUTED)
+    finite = curve.hi[np.isfinite(curve.hi)]
+    top = max(LN10 * 1.15, float(np.percentile(finite, 99)) * 1.05) if len(finite) else LN10 * 1.15
+    fig.update_yaxes(title_text=labels["y"], range=[0, top], rangemode="tozero")
+    fig.update_xaxes(title_text=labels["x"], rangemode="tozero")
+    if divergence is not None:
+        it, text = divergence
+        fig.add_vline(x=it, line=dict(color=BACKWARD, width=2, dash="dash"))
+        fig.add_annotation(x=it, y=top * 0.9, text=text, showarrow=False, xanchor="right",
+                           font=dict(color=BACKWARD))
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
+    return base_layout(fig, big=big, height=height)
+
+
+def accuracy_figure(evals, *, labels, big=False, height=300):
+    """Train and test accuracy at each evaluation; evals: (k, 4) iteration, epoch, train, test.
+
+    labels: dict with "x", "y", "train", "test", "empty".
+    """
+    evals = np.asarray(evals)
+    if len(evals) == 0:
+        return empty_figure(labels.get("empty", ""), big=big)
+    fig = go.Figure()
+    markers = "lines+markers" if len(evals) <= 30 else "lines"
+    for col, name, color in ((2, labels["train"], FORWARD), (3, labels["test"], GOOD)):
+        fig.add_trace(go.Scatter(x=evals[:, 1], y=evals[:, col], mode=markers, name=name,
+                                 line=dict(color=color, width=2.5),
+                                 hovertemplate="%{x:.1f}: %{y:.1%}<extra>" + name + "</extra>"))
+    fig.update_yaxes(title_text=labels["y"], range=[0, 1.02], tickformat=".0%")
+    fig.update_xaxes(title_text=labels["x"], rangemode="tozero")
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
+    return base_layout(fig, big=big, height=height)
+
+
+def ratio_figure(iterations, ratios, *, labels, big=False, height=260):
+    """Update-to-weight ratio ||ΔW|| / ||W|| per layer over iterations, log scale, 1e-4..1e-2 shaded.
+
+    ratios: (m, n_layers); labels: dict with "x", "y", "band", "empty".
+    """
+    ratios = np.asarray(ratios)
+    if len(ratios) == 0:
+        return empty_figure(labels.get("empty", ""), big=big)
+    fig = go.Figure()
+    fig.add_hrect(y0=RATIO_BAND[0], y1=RATIO_BAND[1], fillcolor=GOOD, opacity=0.08, line_width=0,
+                  annotation_text=labels["band"], annotation_position="top left",
+                  annotation_font_color=GOOD)
+    for i in range(ratios.shape[1]):
+        y = np.where(ratios[:, i] > 0, ratios[:, i], np.nan)
+        fig.add_trace(go.Scatter(x=iterations, y=_nan_to_none(y), mode="lines", name=f"W{i + 1}",
+                                 line=dict(color=SEQUENCE[i % len(SEQUENCE)], width=2)))
+    fig.update_yaxes(title_text=labels["y"], type="log", exponentformat="power")
+    fig.update_xaxes(title_text=labels["x"], rangemode="tozero")
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
+    return base_layout(fig, big=big, height=height)
+
+
+def overlay_figure(runs, *, labels, big=False, height=340):
+    """Several runs overlaid: smoothed loss per iteration (left) and test accuracy per epoch (right).
+
+    runs: [(name, curve, evals), ...] oldest first; earlier runs are drawn fainter and thinner so
+    the newest stands out. labels: dict with "loss", "accuracy", "iterations", "epochs", "empty".
+    """
+    if not runs:
+        return empty_figure(labels.get("empty", ""), big=big)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(labels["loss"], labels["accuracy"]),
+                        horizontal_spacing=0.08)
+    n = len(runs)
+    top = LN10 * 1.1
+    for i, (name, curve, evals) in enumerate(runs):
+        fade = 0.35 + 0.65 * (i + 1) / n
+        color = SEQUENCE[i % len(SEQUENCE)]
+        width = 1.5 + 1.5 * (i + 1) / n
+        group = f"run{i}"
+        if len(curve):
+            fig.add_trace(go.Scatter(x=curve.x, y=_nan_to_none(curve.smooth), mode="lines", name=name,
+                                     legendgroup=group, opacity=fade, line=dict(color=color, width=width)),
+                          row=1, col=1)
+            finite = curve.smooth[np.isfinite(curve.smooth)]
+            if len(finite):
+                top = max(top, float(finite.max()) * 1.05)
+        evals = np.asarray(evals)
+        if len(evals):
+            fig.add_trace(go.Scatter(x=evals[:, 1], y=evals[:, 3], mode="lines", name=name, legendgroup=group,
+                                     showlegend=not len(curve), opacity=fade,
+                                     line=dict(color=color, width=width),
+                                     hovertemplate="%{x:.1f}: %{y:.1%}<extra>" + name + "</extra>"),
+                          row=1, col=2)
+    fig.update_yaxes(range=[0, min(top, 10.0)], row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
+    fig.update_xaxes(title_text=labels["iterations"], row=1, col=1, rangemode="tozero")
+    fig.update_xaxes(title_text=labels["epochs"], row=1, col=2, rangemode="tozero")
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
+    base_layout(fig, big=big, height=height)
+    fig.update_annotations(font_size=18 if big else 14)  # the subplot titles
+    return fig

@@ -1,0 +1,411 @@
+"""The live-training controller (backprop.live): background runs that pause, resume, stop, take knob
+changes and report divergence exactly as an uninterrupted Trainer would; bounded histories; the
+session bench of runs; exports that refuse bad files."""
+import io
+import json
+import math
+import pickle
+import threading
+import time
+import zipfile
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from backprop import live
+from backprop.datasets import load_dataset
+from backprop.training import (PRESETS, TrainConfig, Trainer, check_first_loss, check_update_ratio, copy_net,
+                               param_shapes, update_ratios)
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    """The bundled sample cut down so an epoch and an evaluation take milliseconds."""
+    d = load_dataset("sample")
+    return SimpleNamespace(x_train=d.x_train[:1000], t_train=d.t_train[:1000], x_test=d.x_test[:500],
+                           t_test=d.t_test[:500], title="small sample", class_names=d.class_names)
+
+
+SMALL = dict(hidden_sizes=(20,), batch_size=50, iterations=400)  # 20 steps an epoch, 20 epochs
+
+
+def reference(config, data, steps=None, adjust_at=None, changes=None):
+    """What an uninterrupted Trainer does (one BLAS thread, as the controller): params and losses."""
+    with live.single_threaded_blas():
+        tr = Trainer(config, data)
+        losses = []
+        for _ in range(steps or config.iterations):
+            if adjust_at is not None and tr.iteration + 1 == adjust_at:
+                tr.adjust(**changes)
+            losses.append(tr.step().loss)
+        return {k: p.copy() for k, p in tr.net.params.items()}, np.array(losses, dtype=np.float32), tr
+
+
+def params(run):
+    return run.snapshot_net().params
+
+
+def assert_same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+
+
+# --- the controller ---------------------------------------------------------------------------------
+
+def test_background_run_equals_uninterrupted_trainer_and_evaluates_every_epoch(small_data):
+    config = TrainConfig(**SMALL, seed=3)
+    run = live.LiveRun(config, small_data)
+    assert run.start() and run.wait(30)
+    assert run.state == live.FINISHED and run.iteration == 400
+    want, losses, tr = reference(config, small_data)
+    assert_same(params(run), want)
+    snap = run.snapshot()
+    np.testing.assert_array_equal(run.history()[0], losses)
+    # the book's evaluations: before the first step and after each of the 20 epochs
+    assert snap.evals[:, 0].tolist() == list(range(0, 401, 20))
+    final = tr.evaluate()
+    assert tuple(snap.evals[-1, 2:]) == (final.train_acc, final.test_acc)
+    assert snap.first_loss == pytest.approx(math.log(10), abs=0.05)
+    assert snap.iteration == 400 and snap.epoch == 20 and snap.seconds > snap.eval_seconds > 0
+
+
+def test_pause_and_resume_through_the_thread_give_the_uninterrupted_result(small_data):
+    config = TrainConfig(**SMALL, seed=5)
+    run = live.LiveRun(config, small_data)
+    run.start()
+    pauses = []
+    while run.state == live.RUNNING:
+        time.sleep(0.003)
+        assert run.pause(timeout=0.5), "Pause must take effect within half a second"
+        at = run.iteration
+        time.sleep(0.01)
+        assert run.iteration == at and run.state in (live.PAUSED, live.FINISHED)  # really stopped
+        pauses.append(at)
+        run.resume()
+    assert run.wait(30) and run.iteration == 400
+    assert len([p for p in pauses if 0 < p < 400]) >= 2, pauses  # it was interrupted mid-run
+    want, losses, _ = reference(config, small_data)
+    assert_same(params(run), want)
+    np.testing.assert_array_equal(run.history()[0], losses)
+
+
+def test_step_once_and_plus_epoch_continue_the_same_run(small_data):
+    config = TrainConfig(**SMALL, seed=1)
+    run = live.LiveRun(config, small_data)
+    for _ in range(3):
+        assert run.step_once()
+    assert run.state == live.PAUSED and run.iteration == 3
+    assert run.plus_epoch() and run.wait(10)
+    assert run.state == live.PAUSED and run.iteration == 23  # one epoch is 20 steps
+    run.resume()
+    assert run.wait(30) and run.state == live.FINISHED and run.iteration == 400
+    assert run.plus_epoch() and run.wait(10)  # past the end: one more epoch, then finished again
+    assert run.state == live.FINISHED and run.iteration == 420
+    want, _, _ = reference(config, small_data, steps=420)
+    assert_same(params(run), want)
+
+
+def test_stop_ends_the_run_fast_and_for_good(small_data):
+    run = live.LiveRun(TrainConfig(**{**SMALL, "iterations": 10**6}), small_data, run_id=9001)
+    run.start()
+    time.sleep(0.05)
+    assert run.stop(timeout=0.5)
+    at = run.iteration
+    assert run.state == live.STOPPED and 0 < at
+    assert not run.start() and not run.resume() and not run.step_once()
+    time.sleep(0.02)
+    assert run.iteration == at
+    assert not [t for t in threading.enumerate() if t.name == "backprop-train-9001"]
+
+
+def test_learning_rate_change_through_the_controller_applies_from_the_next_step(small_data):
+    config = TrainConfig(**{**SMALL, "iterations": 10**6}, seed=2)
+    run = live.LiveRun(config, small_data)
+    run.start()
+    while run.iteration < 30:
+        time.sleep(0.001)
+    run.adjust(lr=0.01)
+    time.sleep(0.02)
+    run.pause()
+    (change,) = run.snapshot().adjustments
+    assert change.changes == (("lr", 0.01),) and 30 < change.iteration <= run.iteration
+    assert run.config.lr == 0.01 and run.initial_config.lr == 0.1
+    want, _, _ = reference(config, small_data, steps=run.iteration, adjust_at=change.iteration,
+                           changes={"lr": 0.01})
+    assert_same(params(run), want)
+    # the same change one step later gives different weights: the step it applies from matters
+    other, _, _ = reference(config, small_data, steps=run.iteration, adjust_at=change.iteration + 1,
+                            changes={"lr": 0.01})
+    assert not np.array_equal(other["W1"], want["W1"])
+    with pytest.raises(ValueError, match="cannot change mid-run"):
+        run.adjust(hidden_sizes=(5,))
+    with pytest.raises(ValueError, match="lr"):
+        run.adjust(lr=-1.0)
+    assert run.config.lr == 0.01
+    run.stop()
+
+
+def test_divergence_pauses_the_run_keeps_the_history_and_says_why(small_data):
+    # four ReLU layers with He init and SGD at lr 10: the updates overflow within a few steps
+    run = live.LiveRun(TrainConfig(**{**SMALL, "hidden_sizes": (20,) * 4}, weight_init="he", lr=10.0), small_data)
+    run.start()
+    assert run.wait(10)
+    snap = run.snapshot()
+    d = snap.divergence
+    assert snap.state == live.PAUSED and d is not None
+    assert d.lr == 10.0 and d.iteration == run.iteration < 400
+    losses = run.history()[0]
+    assert len(losses) == d.iteration and losses[-1] > 1e3 * losses[0]  # the history up to it is kept
+    assert run.can_resume == d.weights_finite
+    record = run.record()
+    assert record.diverged and record.iterations == d.iteration
+    assert d.weights_finite  # Trainer.step undid the overflowing update
+    run.adjust(lr=0.01)  # Resume goes on from there: here the weights are too big already, so it stops again
+    assert run.resume() and run.wait(10)
+    again = run.snapshot()
+    assert again.state == live.PAUSED and again.divergence.iteration == d.iteration + 1 and again.divergence.lr == 0.01
+    assert len(run.history()[0]) == d.iteration + 1
+
+
+def test_worker_error_pauses_and_is_reported(small_data, monkeypatch):
+    run = live.LiveRun(TrainConfig(**SMALL), small_data)
+
+    def broken():
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(run.trainer, "step", broken)
+    run.start()
+    assert run.wait(10)
+    snap = run.snapshot()
+    assert snap.state == live.PAUSED and "MemoryError: no room" in snap.error and not run.can_resume
+
+
+def test_snapshot_net_is_a_copy_taken_between_steps(small_data):
+    run = live.LiveRun(TrainConfig(**{**SMALL, "iterations": 10**6}), small_data)
+    run.start()
+    time.sleep(0.05)
+    net = run.snapshot_net()
+    assert net is not run.trainer.net and net.params["W1"] is not run.trainer.net.params["W1"]
+    before = net.params["W1"].copy()
+    time.sleep(0.05)
+    run.pause()
+    assert np.array_equal(net.params["W1"], before)  # training went on without touching the copy
+    assert not np.array_equal(run.trainer.net.params["W1"], before)
+    x = small_data.x_test[:5].reshape(5, -1) / 255.0
+    assert net.predict(x.astype(np.float32)).shape == (5, 10)
+    run.stop()
+
+
+def test_snapshot_bounds_the_points_drawn_and_the_history_kept(small_data):
+    run = live.LiveRun(TrainConfig(**{**SMALL, "iterations": 3000}), small_data, history_capacity=256)
+    run.run_steps(3000)
+    losses, stride, _ = run.history()
+    assert len(losses) <= 256 and stride == 16 and len(losses) * stride == 3000 - 3000 % stride
+    snap = run.snapshot(max_points=100)
+    assert len(snap.loss) <= 100 and len(snap.evals) <= 100 and len(snap.ratios) <= 100
+    assert 2900 < snap.loss.x[-1] <= 3000 and snap.loss.bucket * stride * len(snap.loss) >= 2992
+
+
+def test_history_compaction_keeps_the_means():
+    h = live.LossHistory(capacity=8, initial=2)
+    values = np.arange(1, 101, dtype=np.float64)
+    for v in values:
+        h.append(v)
+    assert len(h) <= 8 and h.count == 100 and h.stride == 16
+    assert h.iterations().tolist() == [16 * (i + 1) for i in range(len(h))]
+    np.testing.assert_allclose(h.values(), values[: len(h) * 16].reshape(-1, 16).mean(axis=1))
+    with pytest.raises(ValueError):
+        live.LossHistory(capacity=7)
+
+
+def test_downsample_is_nan_aware_and_ema_is_debiased():
+    y = np.array([1.0, 3.0, np.nan, 5.0, np.inf, 7.0, 2.0])
+    x, mean, lo, hi, b = live.downsample(np.arange(1, 8), y, max_points=3)
+    assert b == 3 and len(x) == 3
+    assert x.tolist() == [2.0, 5.0, 7.0]
+    assert mean.tolist() == [2.0, 6.0, 2.0] and lo.tolist() == [1.0, 5.0, 2.0] and hi.tolist() == [3.0, 7.0, 2.0]
+    _, mean, _, _, _ = live.downsample([1, 2], [np.nan, np.nan], max_points=1)
+    assert np.isnan(mean).all()
+    np.testing.assert_allclose(live.ema(np.full(50, 2.3), 0.98), 2.3)  # no pull towards 0 at the start
+    s = live.ema([1.0, np.nan, 3.0], 0.5)
+    assert s[0] == 1.0 and s[1] == 1.0 and s[2] == pytest.approx((0.25 * 1 + 0.5 * 3) / 0.75)
+
+
+# --- a session's runs ------------------------------------------------------------------------------------
+
+def test_lab_queues_a_comparison_and_records_each_run(small_data):
+    lab = live.Lab(data_loader=lambda config: small_data)
+    runs = [(name, TrainConfig(**{**SMALL, "iterations": 60}, optimizer=name, lr=lr))
+            for name, lr in (("SGD", 0.1), ("Adam", 0.001), ("AdaGrad", 0.01))]
+    group = lab.queue(runs)
+    deadline = time.time() + 30
+    while len(lab.records()) < 3 and time.time() < deadline:
+        time.sleep(0.01)
+    records = lab.records()
+    assert [r.label for r in records] == ["SGD", "Adam", "AdaGrad"]
+    assert all(r.group == group and r.status == live.FINISHED and r.iterations == 60 for r in records)
+    assert [r.config.optimizer for r in records] == ["SGD", "Adam", "AdaGrad"]
+    assert lab.queued == 0 and lab.current.label == "AdaGrad"
+    rows = live.runs_table(records)
+    assert rows[1]["optimizer"] == "Adam" and rows[1]["test_acc"] == records[1].final[1]
+
+
+def test_lab_new_run_archives_the_current_and_keeps_at_most_max_records(small_data):
+    lab = live.Lab(data_loader=lambda config: small_data, max_records=2)
+    for seed in range(3):
+        run = lab.new_run(TrainConfig(**SMALL, seed=seed))
+        run.run_steps(5)
+    lab.stop()
+    assert [r.config.seed for r in lab.records()] == [1, 2] and lab.dropped == 1
+    assert all(r.status == live.STOPPED and r.iterations == 5 for r in lab.records())
+    lab.new_run(TrainConfig(**SMALL))  # a run that never stepped leaves no record
+    lab.new_run(TrainConfig(**SMALL))
+    assert len(lab.records()) == 2
+
+
+def test_session_end_stops_training_and_sessions_keep_their_own_runs(small_data):
+    labs = [live.Lab(data_loader=lambda config: small_data) for _ in range(2)]
+    configs = [TrainConfig(**{**SMALL, "iterations": 10**6}, seed=s, lr=lr) for s, lr in ((1, 0.1), (2, 0.05))]
+    for lab, config in zip(labs, configs):
+        lab.start(config)
+    guard = live.SessionGuard()
+    guard.watch(labs[0])
+    time.sleep(0.1)
+    guard.release()  # what the session-scoped cache's on_release does when the browser goes away
+    assert labs[0].current.state == live.PAUSED and labs[0].closed
+    assert labs[1].current.state == live.RUNNING  # the other session trains on
+    at = labs[0].current.iteration
+    time.sleep(0.05)
+    assert labs[0].current.iteration == at
+    labs[1].current.pause()
+    assert not [t for t in threading.enumerate() if t.name.startswith("backprop-train") and t.is_alive()]
+    for lab, config in zip(labs, configs):  # each session's run is its own uninterrupted run
+        want, _, _ = reference(config, small_data, steps=lab.current.iteration)
+        assert_same(params(lab.current), want)
+
+
+# --- sanity checks, presets -----------------------------------------------------------------------------
+
+def test_sanity_checks():
+    assert check_first_loss(2.31).status == "good" and check_first_loss(2.31).expected == pytest.approx(2.302585)
+    assert check_first_loss(5.0).status == "high" and check_first_loss(1.0).status == "low"
+    assert check_first_loss(None).status == "unknown" and check_first_loss(math.nan).status == "high"
+    assert [check_update_ratio(r).status for r in (1e-3, 5e-5, 0.05, None)] == ["good", "low", "high", "unknown"]
+    w = {"W1": np.full((2, 2), 3.0), "b1": np.zeros(2)}
+    after = {"W1": w["W1"] - 0.003 * np.ones((2, 2)), "b1": np.ones(2)}
+    assert update_ratios(w, after) == {"W1": pytest.approx(1e-3)}  # ||0.003 * 1|| / ||3 * 1||
+
+
+def test_presets_are_the_books_experiments():
+    (_, ch5), = PRESETS["ch5"]
+    assert ch5 == TrainConfig()
+    opts = dict(PRESETS["ch6_optimizers"])
+    assert {k: (c.optimizer, c.lr) for k, c in opts.items()} == {
+        "SGD": ("SGD", 0.01), "Momentum": ("Momentum", 0.01), "AdaGrad": ("AdaGrad", 0.01), "Adam": ("Adam", 0.001)}
+    assert all(c.hidden_sizes == (100,) * 4 and c.batch_size == 128 and c.iterations == 2000 for c in opts.values())
+    assert [c.weight_init for _, c in PRESETS["ch6_init"]] == [0.01, "xavier", "he"]
+    overfit = [c for _, c in PRESETS["ch6_overfit"]]
+    assert [c.weight_decay for c in overfit] == [0.0, 0.1]
+    assert all(c.train_size == 300 and c.hidden_sizes == (100,) * 6 and c.iterations // 3 == 200 for c in overfit)
+
+
+# --- exports --------------------------------------------------------------------------------------------------
+
+def record_of(small_data, config=None):
+    run = live.LiveRun(config or TrainConfig(**{**SMALL, "iterations": 40}), small_data)
+    run.start()
+    run.wait(10)
+    return run.record()
+
+
+def test_history_csv_has_every_loss_and_each_evaluation(small_data):
+    r = record_of(small_data)
+    lines = live.history_csv(r.losses, r.loss_stride, r.evals).splitlines()
+    assert lines[0] == "iteration,loss,epoch,train_acc,test_acc"
+    assert len(lines) == 1 + 41  # iteration 0 (the first evaluation) to 40
+    first = lines[1].split(",")
+    assert first[0] == "0" and first[1] == "" and float(first[4]) == r.evals[0, 3]
+    row20 = lines[21].split(",")
+    assert row20[0] == "20" and float(row20[1]) == pytest.approx(r.losses[19], rel=1e-5) and row20[2] == "1"
+    assert lines[5].split(",")[2:] == ["", "", ""]
+
+
+def test_weights_round_trip_through_npz(small_data):
+    r = record_of(small_data)
+    config, loaded = live.load_weights(live.weights_npz(r.params, r.config))
+    assert config == r.config
+    assert_same(loaded, r.params)
+    net = live.RunRecord.net(r)
+    assert np.array_equal(net.params["W2"], r.params["W2"])
+
+
+def npz_bytes(**arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def good_arrays(config=TrainConfig(hidden_sizes=(4,))):
+    arrays = {k: np.zeros(s, np.float32) for k, s in param_shapes(config).items()}
+    arrays["config"] = np.array(json.dumps(config.to_dict()))
+    return arrays
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: pickle.dumps({"W1": np.zeros((784, 4))}), "pickle"),
+    (lambda: b"\x93NUMPY" + b"\x00" * 20, ".npy"),
+    (lambda: b"hello, I am a text file", "not an .npz"),
+    (lambda: b"PK\x03\x04 broken zip", "not a readable"),
+    (lambda: npz_bytes(**{**good_arrays(), "W1": np.zeros((784, 5), np.float32)}), r"W1 has shape \(784, 5\)"),
+    (lambda: npz_bytes(**{k: v for k, v in good_arrays().items() if k != "b2"}), "missing b2"),
+    (lambda: npz_bytes(**{**good_arrays(), "W3": np.zeros((2, 2))}), "unexpected W3"),
+    (lambda: npz_bytes(**{k: v for k, v in good_arrays().items() if k != "config"}), "no config"),
+    (lambda: npz_bytes(**{**good_arrays(), "config": np.array("{not json")}), "config in the file is not valid"),
+    (lambda: npz_bytes(**{**good_arrays(), "config": np.array('{"lr": -1}')}), "lr must be"),
+    (lambda: npz_bytes(**{**good_arrays(), "b1": np.array([0, np.nan, 0, 0], np.float32)}), "NaN"),
+    (lambda: npz_bytes(**{**good_arrays(), "b1": np.zeros(4, np.int64)}), "dtype int64"),
+])
+def test_bad_weight_files_are_refused_with_a_reason(make, message):
+    with pytest.raises(live.WeightsError, match=message):
+        live.load_weights(make())
+
+
+def test_object_arrays_are_refused_before_anything_is_unpickled():
+    boom = []
+
+    class Bomb:
+        def __reduce__(self):
+            return (boom.append, ("unpickled!",))
+
+    buf = io.BytesIO()
+    np.savez(buf, **{**good_arrays(), "W1": np.array([Bomb()], dtype=object)})
+    with pytest.raises(live.WeightsError, match="Python objects"):
+        live.load_weights(buf.getvalue())
+    assert boom == []
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("W1.npy", b"x")
+        zf.writestr("evil.pkl", pickle.dumps(1))
+    with pytest.raises(live.WeightsError, match="unexpected entries"):
+        live.load_weights(zipped.getvalue())
+
+
+def test_reproduce_link_round_trip_and_bad_values():
+    config = TrainConfig(hidden_sizes=(100, 100), optimizer="Adam", lr=0.001, weight_init="he", batch_size=128,
+                         weight_decay=0.1, seed=7)
+    query = live.config_query(config)
+    assert query["hidden_sizes"] == "100,100" and query["lr"] == "0.001" and "dataset" not in query
+    assert live.config_from_query({**query, "present": "1"}) == (config, [])
+    assert live.config_from_query({"present": "1"}) == (None, [])
+    got, problems = live.config_from_query({"lr": "fast", "batch_size": "-5", "optimizer": "Adam"})
+    assert got == TrainConfig(optimizer="Adam") and len(problems) == 2
+    assert any(p.startswith("lr=") for p in problems) and any("batch_size" in p for p in problems)
+
+
+def test_labels_name_what_differs():
+    a, b = TrainConfig(optimizer="SGD", lr=0.01), TrainConfig(optimizer="Adam", lr=0.01)
+    assert live.distinguishing_fields([a, b]) == ("optimizer",)
+    assert live.describe(b, ["optimizer", "lr"]) == "Adam lr=0.01"
+    assert copy_net(Trainer(a).net).sizes == [784, 50, 10]
