@@ -1,0 +1,348 @@
+"""The shopping graph as data (backprop/graph.py) and its drawing (backprop/figures/graph.py), no Streamlit."""
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backprop import graph as G
+from backprop.figures.graph import graph_figure, layout
+from backprop.figures.style import ACTIVE
+from backprop.layers import AddLayer, MulLayer
+
+APPLES = G.PRESETS["apples"]
+BOTH = G.PRESETS["apples_oranges"]
+
+
+def approx(d):
+    return {k: pytest.approx(v, rel=1e-12) for k, v in d.items()}
+
+
+def test_apples_matches_the_book():
+    g = APPLES.graph()
+    assert g.forward() == pytest.approx(220)
+    g.backward()
+    assert g.gradients() == approx({"apple": 2.2, "apple_num": 110, "tax": 200})
+    assert g.nodes["apple_price"].grad == pytest.approx(1.1)
+    assert len(g.order) == 2 and g.n_steps == 4
+
+
+def test_apples_and_oranges_matches_the_book():
+    g = BOTH.graph()
+    assert g.forward() == pytest.approx(715)
+    g.backward()
+    assert g.gradients() == approx({"apple": 2.2, "apple_num": 110, "orange": 3.3, "orange_num": 165, "tax": 650})
+    assert g.nodes["all_price"].grad == pytest.approx(1.1)
+    assert len(g.order) == 4 and g.n_steps == 8
+
+
+def test_nodes_compute_through_the_books_layers():
+    g = BOTH.graph()
+    g.states()
+    assert [type(g.layers[n]) for n in g.order] == [MulLayer, MulLayer, AddLayer, MulLayer]
+    assert (g.layers["orange_price"].x, g.layers["orange_price"].y) == (150, 3)  # cached by forward
+    assert g.nodes["price"].layer == "mul_tax_layer"
+
+
+def test_schedule_is_topological_forward_then_reverse_backward():
+    states = BOTH.graph().states()
+    assert [s.k for s in states] == list(range(9))
+    steps = [s.step for s in states[1:]]
+    assert [(s.direction, s.number, s.node) for s in steps] == [
+        ("forward", 1, "apple_price"), ("forward", 2, "orange_price"), ("forward", 3, "all_price"),
+        ("forward", 4, "price"),
+        ("backward", 1, "price"), ("backward", 2, "all_price"), ("backward", 3, "orange_price"),
+        ("backward", 4, "apple_price"),
+    ]
+    assert [s.rule for s in steps] == ["mul_forward"] * 2 + ["add_forward", "mul_forward", "mul_backward",
+                                                             "add_backward"] + ["mul_backward"] * 2
+    assert states[0].phase == "start" and states[0].active is None and states[0].step is None
+
+
+LEAVES = {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1}
+# After step k: the values known beyond the leaves, and every gradient known (book figure 5-17).
+EXPECTED = [
+    ({}, {}),
+    ({"apple_price": 200}, {}),
+    ({"apple_price": 200, "orange_price": 450}, {}),
+    ({"apple_price": 200, "orange_price": 450, "all_price": 650}, {}),
+    ({"apple_price": 200, "orange_price": 450, "all_price": 650, "price": 715}, {}),
+    (None, {"price": 1, "all_price": 1.1, "tax": 650}),
+    (None, {"price": 1, "all_price": 1.1, "tax": 650, "apple_price": 1.1, "orange_price": 1.1}),
+    (None, {"price": 1, "all_price": 1.1, "tax": 650, "apple_price": 1.1, "orange_price": 1.1,
+            "orange": 3.3, "orange_num": 165}),
+    (None, {"price": 1, "all_price": 1.1, "tax": 650, "apple_price": 1.1, "orange_price": 1.1,
+            "orange": 3.3, "orange_num": 165, "apple": 2.2, "apple_num": 110}),
+]
+
+
+@pytest.mark.parametrize("k", range(9))
+def test_state_after_every_step(k):
+    state = BOTH.graph().states()[k]
+    values, grads = EXPECTED[k]
+    values = EXPECTED[4][0] if values is None else values
+    assert state.values == approx({**LEAVES, **values})
+    assert state.grads == approx(grads)
+    assert set(state.complete) == set(grads)  # no value is shared: every gradient is final at once
+    assert list(state.grads) == list(grads)  # in the order they were found
+    assert state.total == 8
+
+
+def test_steps_record_the_rule_they_applied():
+    states = BOTH.graph().states()
+    fwd = states[3].step  # all_price = apple_price + orange_price
+    assert (fwd.inputs, fwd.in_values, fwd.out_value) == (("apple_price", "orange_price"), (200, 450), 650)
+    first_back = states[5].step  # starts from d(price) = 1: d(all_price) = 1 * tax, d(tax) = 1 * all_price
+    assert first_back.upstream == 1 and first_back.in_grads == pytest.approx((1.1, 650))
+    mul = states[7].step  # the other input: d(orange) = 1.1 * 3, d(orange_num) = 1.1 * 150
+    assert mul.upstream == pytest.approx(1.1) and mul.in_grads == pytest.approx((3.3, 165))
+    add = states[6].step  # passes through unchanged
+    assert add.in_grads == (add.upstream, add.upstream)
+    assert states[7].edge_grads[("orange_price", 0)] == pytest.approx(3.3)
+
+
+def test_a_shared_value_sums_its_paths():
+    # price = a*b + a*c: d/da = b + c, collected over two backward steps
+    g = G.Graph([G.Node("a", value=3.0), G.Node("b", value=5.0), G.Node("c", value=7.0),
+                 G.Node("ab", "mul", ("a", "b")), G.Node("ac", "mul", ("a", "c")),
+                 G.Node("out", "add", ("ab", "ac"))])
+    states = g.states()
+    assert g.gradients() == {"a": 12.0, "b": 3.0, "c": 3.0}
+    after_first_path = states[5]  # backward 2 of 3: node ac has sent its part to a
+    assert after_first_path.grads["a"] == 7.0 and "a" not in after_first_path.complete
+    assert states[6].grads["a"] == 12.0 and "a" in states[6].complete
+    assert states[6].edge_grads[("ab", 0)] == 5.0 and states[6].edge_grads[("ac", 0)] == 7.0
+    g.backward()  # a second pass starts from zero (no 24: micrograd issue 53)
+    assert g.gradients()["a"] == 12.0
+
+
+def test_a_value_multiplied_by_itself():
+    g = G.Graph([G.Node("x", value=3.0), G.Node("sq", "mul", ("x", "x")), G.Node("one", value=1.0),
+                 G.Node("out", "add", ("sq", "one"))])
+    g.states()
+    assert g.gradients()["x"] == 6.0
+    assert G.script(g)[-2:] == [(4, "dx_1, dx_2 = mul_sq_layer.backward(dsq)"), (4, "dx = dx_1 + dx_2")]
+
+
+@pytest.mark.parametrize("nodes, message", [
+    ([G.Node("a", value=1.0), G.Node("m", "mul", ("a", "zz"))], "unknown input"),
+    ([G.Node("a", value=1.0), G.Node("m", "pow", ("a", "a"))], "unknown op"),
+    ([G.Node("a", value=1.0), G.Node("m", "mul", ("a",))], "two inputs"),
+    ([G.Node("a", value=1.0), G.Node("b", value=1.0), G.Node("m", "mul", ("a", "a"))], "one output"),
+    ([G.Node("a", value=1.0), G.Node("p", "add", ("a", "q")), G.Node("q", "add", ("a", "p")),
+      G.Node("o", "add", ("p", "q"))], "cycle"),
+])
+def test_bad_graphs_are_refused(nodes, message):
+    with pytest.raises(ValueError, match=message):
+        G.Graph(nodes)
+
+
+finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False).filter(lambda x: abs(x) > 1e-3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(G.PRESETS)), st.lists(finite, min_size=5, max_size=5))
+def test_every_gradient_equals_a_numerical_derivative(key, xs):
+    preset = G.PRESETS[key]
+    g = preset.graph(dict(zip(preset.defaults, xs)))
+    g.states()
+    checks = G.gradient_check(g)
+    assert [c.name for c in checks] == g.leaves
+    for c in checks:
+        assert c.ok, c
+        assert c.backprop == g.gradients()[c.name]
+
+
+def test_gradient_check_catches_a_wrong_backward(monkeypatch):
+    monkeypatch.setattr(MulLayer, "backward", lambda self, dout: (dout * self.x, dout * self.y))  # no swap
+    g = BOTH.graph()
+    g.states()
+    bad = {c.name for c in G.gradient_check(g) if not c.ok}
+    assert bad == {"apple", "apple_num", "orange", "orange_num", "tax"}
+
+
+def random_graph(rng):
+    """A random DAG of 2-4 leaves and mul/add nodes; dangling nodes are summed into one output."""
+    nodes = [G.Node(f"x{i}", value=rng.uniform(-3, 3)) for i in range(rng.randint(2, 4))]
+    for i in range(rng.randint(1, 6)):
+        nodes.append(G.Node(f"n{i}", rng.choice(["mul", "add"]), tuple(rng.choice(nodes).name for _ in "ab")))
+    used = {i for n in nodes for i in n.inputs}
+    dangling = [n.name for n in nodes if n.name not in used]
+    while len(dangling) > 1:
+        a, b = dangling.pop(), dangling.pop()
+        nodes.append(G.Node(f"s{len(nodes)}", "add", (a, b)))
+        dangling.append(nodes[-1].name)
+    if nodes[-1].op == "input":
+        nodes.append(G.Node("out", "mul", (nodes[-1].name, nodes[0].name)))
+    return G.Graph(nodes)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_graphs_with_shared_values_agree_with_numerical(seed):
+    g = random_graph(random.Random(seed))
+    states = g.states()
+    assert all(c.ok for c in G.gradient_check(g)), seed
+    assert states[-1].complete == frozenset(g.nodes)
+    assert states[-1].grads == pytest.approx({n: g.nodes[n].grad for n in states[-1].grads})
+
+
+def test_numerical_gradients_never_run_backward_and_leave_the_graph_alone(monkeypatch):
+    g = BOTH.graph()
+    g.states()
+    before = {n: (node.value, node.grad) for n, node in g.nodes.items()}
+    monkeypatch.setattr(MulLayer, "backward", lambda self, dout: 1 / 0)
+    monkeypatch.setattr(AddLayer, "backward", lambda self, dout: 1 / 0)
+    numerical = G.numerical_gradients(g)
+    book = {"apple": 2.2, "apple_num": 110, "orange": 3.3, "orange_num": 165, "tax": 650}
+    assert numerical == {k: pytest.approx(v, rel=1e-8) for k, v in book.items()}
+    assert {n: (node.value, node.grad) for n, node in g.nodes.items()} == before
+
+
+def test_the_books_script_line_by_line():
+    lines = G.script(BOTH.graph())
+    stepped = [(k, line) for k, line in lines if k]
+    assert stepped == [
+        (1, "apple_price = mul_apple_layer.forward(apple, apple_num)"),
+        (2, "orange_price = mul_orange_layer.forward(orange, orange_num)"),
+        (3, "all_price = add_apple_orange_layer.forward(apple_price, orange_price)"),
+        (4, "price = mul_tax_layer.forward(all_price, tax)"),
+        (5, "dprice = 1"),
+        (5, "dall_price, dtax = mul_tax_layer.backward(dprice)"),
+        (6, "dapple_price, dorange_price = add_apple_orange_layer.backward(dall_price)"),
+        (7, "dorange, dorange_num = mul_orange_layer.backward(dorange_price)"),
+        (8, "dapple, dapple_num = mul_apple_layer.backward(dapple_price)"),
+    ]
+    assert (None, "tax = 1.1") in lines and (None, "add_apple_orange_layer = AddLayer()") in lines
+
+
+# ----------------------------------------------------------------------------- display and URL
+
+@pytest.mark.parametrize("x, text", [
+    (3.3000000000000003, "3.3"), (715.0000000000001, "715"), (110.00000000000001, "110"), (2.2, "2.2"),
+    (1.0, "1"), (-0.0, "0"), (None, "?"), (-1.5, "-1.5"), (1e21, "1e+21"),
+])
+def test_numbers_read_like_the_book(x, text):
+    assert G.fmt(x) == text
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_url_numbers_round_trip_exactly(x):
+    assert float(G.url_number(x)) == x
+
+
+def test_parse_params_restores_a_moment():
+    setup, warnings = G.parse_params({"preset": "apples", "step": "3", "tax": "1.08", "present": "1", "lang": "en"})
+    assert warnings == []
+    assert setup == G.Setup("apples", {"apple": 100.0, "apple_num": 2.0, "tax": 1.08}, 3)
+    assert G.parse_params({})[0] == G.Setup("apples_oranges", BOTH.defaults, 0)
+    assert G.parse_params({"step": ["2", "7"]})[0].step == 7  # a repeated key: the last one counts
+
+
+@pytest.mark.parametrize("params, code, value", [
+    ({"preset": "bananas"}, "unknown_preset", "bananas"),
+    ({"apple": "abc"}, "bad_number", "abc"),
+    ({"apple": "nan"}, "bad_number", "nan"),
+    ({"tax": "inf"}, "bad_number", "inf"),
+    ({"tax": ""}, "bad_number", ""),
+    ({"preset": "apples", "orange": "3"}, "other_preset", "3"),
+    ({"step": "9"}, "bad_step", "9"),
+    ({"step": "-1"}, "bad_step", "-1"),
+    ({"step": "2.5"}, "bad_step", "2.5"),
+    ({"preset": "apples", "step": "5"}, "bad_step", "5"),
+    ({"apple": "1e300", "apple_num": "1e300"}, "overflow", "apple=1e+300,apple_num=1e+300"),
+])
+def test_bad_params_are_ignored_with_a_warning(params, code, value):
+    setup, warnings = G.parse_params(params)
+    assert [(w.code, w.value) for w in warnings] == [(code, value)]
+    preset = G.PRESETS[setup.preset]
+    assert setup.values == preset.defaults and setup.step == 0
+
+
+def test_query_for_keeps_the_url_short_and_round_trips():
+    values = {**BOTH.defaults, "tax": 1.08, "apple_num": 5.0}
+    query = G.query_for("apples_oranges", values, 7)
+    assert query == {"preset": "apples_oranges", "step": "7", "apple_num": "5", "tax": "1.08"}
+    assert G.parse_params(query) == (G.Setup("apples_oranges", values, 7), [])
+
+
+def test_evaluate_refuses_empty_and_overflowing_inputs():
+    assert G.evaluate(BOTH, {**BOTH.defaults, "tax": None}) == (None, None)
+    assert G.evaluate(BOTH, {**BOTH.defaults, "apple": 1e200, "apple_num": 1e200}) == (None, None)
+    graph, states = G.evaluate(BOTH, BOTH.defaults)
+    assert states[-1].values["price"] == pytest.approx(715)
+
+
+def test_play_ticks_once_per_pace_and_stops_at_the_end():
+    assert G.play_tick(2, 8, now=10.0, due=11.0, pace=1.0) == (2, 11.0, True)  # early rerun: wait
+    assert G.play_tick(2, 8, now=10.95, due=11.0, pace=1.0) == (3, 11.95, True)  # timer jitter
+    assert G.play_tick(7, 8, now=20.0, due=20.0, pace=1.0) == (8, 21.0, False)  # reached the end
+    assert G.play_tick(8, 8, now=30.0, due=0.0, pace=1.0) == (8, 0.0, False)
+    step, due, t = 0, 1.0, 0.0
+    while True:  # one tick per second from step 0: the end after 8 ticks
+        t += 1.0
+        step, due, playing = G.play_tick(step, 8, t, due, 1.0)
+        if not playing:
+            break
+    assert (step, t) == (8, 8.0)
+
+
+# ----------------------------------------------------------------------------- the drawing
+
+def texts(fig):
+    return [a.text for a in fig.layout.annotations if a.text]
+
+
+def edge_labels(fig):
+    """Edge value and gradient labels (annotations with a hovertext or a '?')."""
+    return [a for a in fig.layout.annotations if a.text and a.xref == "x" and a.showarrow is False
+            and a.xanchor in (None, "center") and a.yanchor in ("bottom", "top")]
+
+
+def test_layout_is_left_to_right_like_the_book():
+    pos = layout(BOTH.graph())
+    assert pos["apple"][0] == pos["orange"][0] == 0 < pos["apple_price"][0] < pos["all_price"][0] < pos["price"][0]
+    assert pos["__out__"][0] == pos["price"][0] + 1
+    assert pos["tax"][0] == pos["price"][0] - 1  # a leaf sits just left of its node
+    assert pos["apple"][1] < pos["apple_num"][1] < pos["orange"][1] < pos["orange_num"][1] < pos["tax"][1]
+    assert pos["apple_price"][1] == 0.5 and pos["all_price"][1] == 1.5
+
+
+def test_step_zero_shows_inputs_and_question_marks():
+    g = BOTH.graph()
+    fig = graph_figure(g, g.states()[0])
+    labels = [a.text for a in edge_labels(fig)]
+    assert len(labels) == 2 * 9  # 9 edges (8 inputs + the output), value and gradient each
+    assert sorted(t for t in labels if t != "?") == sorted(["100", "2", "150", "3", "1.1"])
+    assert all(c == "white" for c in fig.data[0].marker.color)
+
+
+def test_the_end_shows_every_number_rounded_and_exact_on_hover():
+    g = BOTH.graph()
+    fig = graph_figure(g, g.states()[-1], labels={"price": "price"}, legend=("value", "gradient"))
+    shown = {a.text.replace("<b>", "").replace("</b>", "") for a in edge_labels(fig)}
+    assert {"715", "2.2", "110", "3.3", "165", "650", "1"} <= shown and "?" not in shown
+    spec = json.dumps(fig.to_plotly_json())
+    assert "3.3000000000000003" in spec  # exact float, on hover only
+    assert not any("3.3000000000000003" in a.text for a in fig.layout.annotations if a.text)
+    assert any("gradient" in t for t in texts(fig))
+
+
+def test_active_node_and_its_edges_are_highlighted():
+    g = BOTH.graph()
+    state = g.states()[7]  # backward 3 of 4: mul_orange_layer
+    fig = graph_figure(g, state, big=True)
+    colours = dict(zip(g.order, fig.data[0].marker.color))
+    assert colours["orange_price"] == ACTIVE and colours["apple_price"] == "white"
+    bold = [a.text for a in edge_labels(fig) if a.text.startswith("<b>")]
+    assert sorted(bold) == ["<b>165</b>", "<b>3.3</b>"]  # what this step computed
+    assert fig.layout.height > graph_figure(g, state).layout.height  # presentation: bigger
+
+
+def test_a_shared_leaf_shows_the_sum_of_its_paths():
+    g = G.Graph([G.Node("a", value=3.0), G.Node("b", value=5.0), G.Node("c", value=7.0),
+                 G.Node("ab", "mul", ("a", "b")), G.Node("ac", "mul", ("a", "c")),
+                 G.Node("out", "add", ("ab", "ac"))])
+    states = g.states()
+    assert "Σ ?" in texts(graph_figure(g, states[5]))
+    assert "Σ 12" in texts(graph_figure(g, states[6]))

@@ -1,0 +1,175 @@
+"""The shopping page under AppTest: stepping, Back, the URL, inputs, Play and presentation mode."""
+import json
+import re
+
+from streamlit.testing.v1 import AppTest
+
+
+def shopping(**params):
+    at = AppTest.from_file("../app.py", default_timeout=30)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/shopping.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def click(at, key, times=1):
+    for _ in range(times):
+        at.button(key=key).click().run()
+        assert not at.exception, at.exception
+    return at
+
+
+def where(at):
+    """The step indicator (a level-4 heading, level 2 in presentation mode)."""
+    return next(m.value for m in at.markdown if m.value.startswith(("####", "## ")))
+
+
+def figure(at):
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+def drawn(at):
+    """Every number drawn on the graph's edges."""
+    return [re.sub("</?b>", "", a["text"]) for a in figure(at)["layout"]["annotations"]
+            if a.get("text") and a.get("yanchor") in ("top", "bottom") and a.get("xref") == "x"
+            and "xanchor" not in a]
+
+
+def gradient_rows(at):
+    """name -> (value, gradient) as shown in the 'Gradients so far' table."""
+    table = next((m.value for m in at.markdown if m.value.startswith("| x |")), "")
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [re.sub(r"<[^>]+>|\*\*|`|:orange-badge\[|\]", "", c).strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = (cells[1], cells[2])
+    return rows
+
+
+def test_stepping_to_the_end_shows_the_books_numbers():
+    at = shopping()
+    assert where(at).startswith("#### Start")
+    assert set(drawn(at)) == {"100", "2", "150", "3", "1.1", "?"}
+    click(at, "shop_next", 8)
+    assert where(at).startswith("#### Backward 4 of 4 · done")
+    assert {"715", "2.2", "110", "3.3", "165", "650"} <= set(drawn(at)) and "?" not in drawn(at)
+    rows = gradient_rows(at)
+    assert rows["price"] == ("715", "1")
+    assert {name: rows[name][1] for name in ("apple", "apple_num", "orange", "orange_num", "tax")} == \
+        {"apple": "2.2", "apple_num": "110", "orange": "3.3", "orange_num": "165", "tax": "650"}
+    assert at.button(key="shop_next").disabled and at.button(key="shop_end").disabled
+    assert at.query_params["step"] == "8"
+    checks = next(m.value for m in at.markdown if m.value.startswith("| input |"))
+    assert checks.count("check_circle") == 5 and "cancel" not in checks
+    assert at.get("page_link")[0].proto.page == "gradient_check"
+
+
+def test_back_undoes_a_step():
+    at = click(shopping(), "shop_next", 4)
+    after_four = figure(at)
+    click(at, "shop_next")
+    assert where(at).startswith("#### Backward 1 of 4")
+    assert "650" in drawn(at)
+    click(at, "shop_back")
+    assert where(at).startswith("#### Forward 4 of 4")
+    assert figure(at) == after_four
+    click(at, "shop_back_arrow")  # the arrow keys' twin of Back
+    assert at.session_state.shop_step == 3
+    click(at, "shop_reset")
+    assert at.session_state.shop_step == 0 and at.button(key="shop_back").disabled
+
+
+def test_query_parameters_restore_a_moment():
+    at = shopping(preset="apples", step="3", tax="1.2")
+    assert where(at).startswith("#### Backward 1 of 2 · `mul_tax_layer`")
+    assert [n.value for n in at.number_input] == [100, 2, 1.2]
+    assert at.segmented_control(key="shop_preset").value == "apples"
+    shown = drawn(at)
+    assert "240" in shown and "200" in shown and "1.2" in shown  # price, d(price)/d(tax), d/d(apple_price)
+    assert not at.warning
+    click(at, "shop_next")
+    assert dict(at.query_params) == {"preset": "apples", "step": "4", "tax": "1.2"}
+
+
+def test_bad_parameters_give_a_warning_not_an_exception():
+    at = shopping(preset="bananas", step="99", apple="abc", tax="inf", lang="en")
+    warning = at.warning[0].value
+    for words in ("preset=bananas", "apple=abc", "tax=inf", "step=99"):
+        assert words in warning, words
+    assert where(at).startswith("#### Start")
+    assert [n.value for n in at.number_input] == [100, 2, 150, 3, 1.1]
+    assert dict(at.query_params) == {"preset": "apples_oranges", "step": "0", "lang": "en"}  # chrome's kept
+    click(at, "shop_next")
+    assert not at.warning  # seen: gone after the first action
+
+
+def test_inputs_recompute_and_invalid_input_keeps_the_last_graph():
+    at = click(shopping(), "shop_end")
+    at.number_input(key="shop_v_tax").set_value(1.2).run()
+    assert {"780", "2.4", "120", "3.6", "180", "650"} <= set(drawn(at))
+    assert at.query_params["tax"] == "1.2"
+    assert where(at).startswith("#### Backward 4 of 4")  # the step stays put
+
+    at.number_input(key="shop_v_apple").set_value(None).run()
+    assert "apple (price)" in at.error[0].value and "enter a number" in at.error[0].value
+    assert "780" in drawn(at) and "100" in drawn(at)  # the last good graph
+
+    at.number_input(key="shop_v_apple").set_value(1e200).run()
+    at.number_input(key="shop_v_apple_num").set_value(1e200).run()
+    assert not at.exception
+    assert "overflow" in at.error[0].value
+    assert at.query_params["apple"] == "1e+200"  # the last good inputs stay in the URL
+
+
+def test_play_advances_on_each_tick_and_stops_at_the_end():
+    at = click(shopping(step="6"), "shop_play")
+    assert at.session_state.shop_playing and at.button(key="shop_play").label == "Pause"
+    at.run()  # a rerun before the pace has passed does not step
+    assert at.session_state.shop_step == 6
+    for expected in (7, 8):
+        at.session_state.shop_due = 0.0  # what the run_every timer does: the pace has passed
+        at.run()
+        assert at.session_state.shop_step == expected
+    assert not at.session_state.shop_playing and at.button(key="shop_play").label == "Play"
+    click(at, "shop_play")  # Play at the end replays from the start
+    assert at.session_state.shop_step == 0 and at.session_state.shop_playing
+    click(at, "shop_next")  # a manual step pauses
+    assert at.session_state.shop_step == 1 and not at.session_state.shop_playing
+
+
+def test_switching_preset_starts_over():
+    at = click(shopping(), "shop_next", 3)
+    at.segmented_control(key="shop_preset").set_value("apples").run()
+    assert [n.label for n in at.number_input] == ["apple (price)", "apple_num (count)", "tax (rate)"]
+    assert at.session_state.shop_step == 0 and where(at).endswith("step 0 of 4]")
+    click(at, "shop_end")
+    assert {"220", "2.2", "110", "200"} <= set(drawn(at))
+
+
+def test_the_step_is_explained_with_its_numbers_and_code():
+    at = shopping(step="7")
+    latex = at.latex[0].value
+    assert r"1.1 \times 3 = \mathbf{3.3}" in latex and r"1.1 \times 150 = \mathbf{165}" in latex
+    assert "other" in " ".join(m.value for m in at.markdown)
+    method, script = (c.value for c in at.code)
+    assert "def backward(self, dout):" in method and "class MulLayer:" in method
+    assert "self.x = 150, self.y = 3" in method and "dorange, dorange_num = 3.3, 165" in method
+    assert "dorange, dorange_num = mul_orange_layer.backward(dorange_price)  # ◀ step 7" in script
+    assert gradient_rows(at)["orange"] == ("150", "3.3")
+    first = shopping(step="1")
+    assert "def forward(self, x, y):" in first.code[0].value and r"100 \times 2 = 200" in first.latex[0].value
+    add = shopping(step="6")
+    assert r"1.1 \times 1 = \mathbf{1.1}" in add.latex[0].value and "unchanged" in " ".join(
+        m.value for m in add.markdown)
+
+
+def test_presentation_mode_puts_the_step_first_and_folds_the_rest():
+    at = shopping(present="1", step="7")
+    assert where(at).startswith("## Backward 3 of 4")
+    assert not at.title  # the navigation bar names the page
+    labels = [e.label for e in at.expander]
+    assert labels[0].startswith("Inputs: apple = 100, apple_num = 2, orange = 150")
+    assert labels[1:] == ["The code being run", "Numerical check"]
+    assert figure(at)["layout"]["height"] > figure(shopping(step="7"))["layout"]["height"]
