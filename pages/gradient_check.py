@@ -1,4 +1,371 @@
-"""Placeholder until its issue lands."""
+"""Gradient check explorer: backprop against central differences for W1, b1, W2 and b2 (book section 5.7.3).
+
+The page draws: ``backprop.gradient`` computes (run_check, run_sweep), ``backprop.planted_bugs`` holds
+the wrong layers and ``backprop.figures.gradcheck`` plots. Results are remembered per session, keyed
+by their configuration, so a rerun that changes nothing recomputes nothing.
+"""
+import inspect
+import textwrap
+import time
+from collections import OrderedDict
+
+import pandas as pd
 import streamlit as st
 
-st.title("gradient_check")
+from backprop import datasets
+from backprop.figures import gradcheck as figs
+from backprop.gradient import H_CHOICES, MAX_BATCH, CheckConfig, run_check, run_sweep
+from backprop.planted_bugs import BUGS
+from pages import chrome
+
+T = chrome.text("gradient_check")
+PRESENT = chrome.presenting()
+
+ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid"}
+INITS = {0.01: "init_book", 0.1: "init_01", "xavier": "init_xavier", "he": "init_he"}
+METHODS = {"fast": "method_fast", "loop": "method_loop"}
+AXES = {"W1": ("axis_pixel", "axis_hidden"), "b1": ("axis_hidden", None),
+        "W2": ("axis_hidden", "axis_class"), "b2": ("axis_class", None)}
+VERDICT_STYLE = {  # cell background and text colour of each verdict
+    "excellent": ("#dafbe1", "#116329"), "acceptable": ("#eef7d6", "#3f6212"),
+    "suspicious": ("#fff1c2", "#7d4e00"), "wrong": ("#ffd7d5", "#a40e26"), "unresolved": ("#eaeef2", "#424a53"),
+}
+VERDICT_ICON = {"excellent": "✔", "acceptable": "✔", "suspicious": "⚠", "wrong": "✘", "unresolved": "?"}
+NO_BUG = "none"  # a selectbox shows None as "nothing chosen", so "no bug" is an option of its own
+DEFAULTS = {
+    "gc_bug": NO_BUG, "gc_activation": "relu", "gc_h": 1e-4, "gc_method": "fast", "gc_hidden": 50,
+    "gc_init": 0.01, "gc_dtype": "float64", "gc_seed": 0, "gc_batch": 3, "gc_first": 0,
+    "gc_sample": False, "gc_entries": 100, "gc_kinks": True, "gc_param": "W1",
+}
+KEEP = 6  # checks (and sweeps) remembered per session
+SWEEP_ENTRIES = 20  # entries per parameter in the h sweep
+
+
+def h_label(h):
+    """1e-04 -> '1e-4'."""
+    return f"{h:.0e}".replace("e-0", "e-")
+
+
+def note(text):
+    """A message for the next run, shown once (callbacks run before the page draws)."""
+    st.session_state.setdefault("gc_notes", []).append(text)
+
+
+def on_activation():
+    bug = st.session_state.gc_bug
+    if bug in BUGS and BUGS[bug].activation not in (None, st.session_state.gc_activation):
+        st.session_state.gc_bug = NO_BUG
+        note(T["note_bug_removed"].format(activation=ACTIVATIONS[st.session_state.gc_activation]))
+
+
+def on_bug():
+    bug = st.session_state.gc_bug
+    if bug in BUGS:  # show a parameter the bug breaks
+        st.session_state.gc_param = BUGS[bug].corrupts[0]
+
+
+def load_data():
+    """(dataset in use, message if we fell back to the bundled sample)."""
+    try:
+        return datasets.load_dataset(chrome.dataset_in_use()), None
+    except (datasets.DatasetNotFoundError, datasets.IDXError, ValueError) as e:
+        return datasets.load_dataset("sample"), T["data_fallback"].format(problem=e)
+
+
+class Progress:
+    """A progress bar that appears only when a computation looks like it will take over a second."""
+
+    def __init__(self, template, **values):
+        self.slot = st.empty()
+        self.template, self.values = template, values
+        self.start = self.last = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, done):
+        now = time.perf_counter()
+        elapsed = now - self.start
+        if done <= 0 or (not self.shown and elapsed / done < 1.0 and elapsed < 1.0):
+            return
+        if self.shown and now - self.last < 0.1 and done < 1:  # a few updates a second is plenty
+            return
+        self.shown, self.last = True, now
+        left = max(elapsed / done - elapsed, 0.0)
+        self.slot.progress(min(done, 1.0), text=self.template.format(done=done, left=left, **self.values))
+
+    def clear(self):
+        self.slot.empty()
+
+
+def remember(store, key, compute):
+    """compute() once per key per session, keeping the KEEP most recent results."""
+    cache = st.session_state.setdefault(store, OrderedDict())
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    cache[key] = compute()
+    while len(cache) > KEEP:
+        cache.popitem(last=False)
+    return cache[key]
+
+
+# State: defaults once, then repairs that must happen before the widgets are drawn --------------------
+for k, v in DEFAULTS.items():
+    st.session_state.setdefault(k, v)
+if "gc_url_read" not in st.session_state:  # a shared link such as ?gc_bug=relu_mask_wrong_side
+    st.session_state.gc_url_read = True
+    if st.query_params.get("gc_bug") in BUGS:
+        st.session_state.gc_bug = st.query_params["gc_bug"]
+data, data_message = load_data()
+n_images = len(data.x_train)
+max_batch = min(MAX_BATCH, n_images)
+st.session_state.gc_batch = min(max(int(st.session_state.gc_batch), 1), max_batch)
+if st.session_state.gc_first + st.session_state.gc_batch > n_images:
+    st.session_state.gc_first = n_images - st.session_state.gc_batch
+    note(T["note_first_clamped"].format(n=n_images, first=st.session_state.gc_first,
+                                        batch=st.session_state.gc_batch))
+
+st.title(T["title"])
+if not PRESENT:  # on a projector the presenter says it; the table needs the room
+    st.markdown(T["intro"])
+if data_message:
+    st.warning(data_message)
+
+# Controls: the four that matter most in a row; the rest in an expander (collapsed when presenting) -----
+if PRESENT:  # one row across the projector
+    c_bug, c_act, c_h, c_method = st.columns([2.6, 2.3, 2.1, 2.4], vertical_alignment="bottom")
+else:  # beside the sidebar: h gets a row of its own, wide enough for its twelve stops
+    c_bug, c_act, c_method = st.columns([2.6, 1.3, 1.4], vertical_alignment="bottom")
+    c_h = st.container()
+c_bug.selectbox(T["bug"], [NO_BUG, *BUGS], key="gc_bug", on_change=on_bug, help=T["bug_help"],
+                format_func=lambda k: T["bugs"].get(k, T["no_bug"]), persist_state="session")
+bug = st.session_state.gc_bug if st.session_state.gc_bug in BUGS else None
+# The URL names the planted bug by its key (a bound widget would put its translated title there).
+if bug:
+    st.query_params["gc_bug"] = bug
+else:
+    st.query_params.pop("gc_bug", None)
+needed = BUGS[bug].activation if bug else None
+if needed and st.session_state.gc_activation != needed:  # the bug's layer must exist in the net
+    st.session_state.gc_activation = needed
+    note(T["note_bug_activation"].format(bug=T["bugs"][bug], activation=ACTIVATIONS[needed]))
+c_act.segmented_control(T["activation"], list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="gc_activation",
+                        required=True, on_change=on_activation, help=T["activation_help"],
+                        bind="query-params", persist_state="session")
+c_method.segmented_control(T["method"], list(METHODS), format_func=lambda m: T[METHODS[m]], key="gc_method",
+                           required=True, help=T["method_help"], persist_state="session")
+c_h.select_slider(T["h"], H_CHOICES, format_func=h_label, key="gc_h", help=T["h_help"],
+                  bind="query-params", persist_state="session")
+
+with st.expander(T["more_settings"], expanded=not PRESENT):
+    row = st.columns(4)
+    row[0].number_input(T["hidden"], min_value=1, max_value=200, step=1, key="gc_hidden", help=T["hidden_help"],
+                        persist_state="session")
+    row[1].selectbox(T["weight_init"], list(INITS), format_func=lambda v: T[INITS[v]], key="gc_init",
+                     help=T["weight_init_help"], persist_state="session")
+    row[2].segmented_control(T["dtype"], ["float64", "float32"], key="gc_dtype", required=True,
+                             help=T["dtype_help"], bind="query-params", persist_state="session")
+    row[3].number_input(T["seed"], min_value=0, max_value=2**31 - 1, step=1, key="gc_seed", help=T["seed_help"],
+                        persist_state="session")
+    row = st.columns([1, 1, 1.4, 1.4])
+    row[0].number_input(T["batch"], min_value=1, max_value=max_batch, step=1, key="gc_batch",
+                        help=T["batch_help"].format(max=max_batch), persist_state="session")
+    row[1].number_input(T["first"], min_value=0, max_value=n_images - 1, step=1, key="gc_first",
+                        help=T["first_help"].format(n=n_images), persist_state="session")
+    with row[2]:
+        st.toggle(T["sample_toggle"], key="gc_sample", help=T["sample_help"], persist_state="session")
+        if st.session_state.gc_sample:
+            st.number_input(T["entries"], min_value=1, max_value=40_000, step=10, key="gc_entries",
+                            help=T["entries_help"], persist_state="session")
+    row[3].toggle(T["exclude_kinks"], key="gc_kinks", help=T["exclude_kinks_help"], persist_state="session")
+    first, batch = int(st.session_state.gc_first), int(st.session_state.gc_batch)
+    shown = min(batch, 12)
+    st.image([data.x_train[i] for i in range(first, first + shown)], width=44,
+             caption=[data.class_names[data.t_train[i]] for i in range(first, first + shown)])
+    st.caption(T["images_caption"].format(first=first, last=first + batch - 1, source=data.title)
+               + (" …" if batch > shown else ""))
+
+for message in st.session_state.pop("gc_notes", []):
+    st.info(message)
+
+config = CheckConfig(
+    hidden_size=int(st.session_state.gc_hidden), activation=st.session_state.gc_activation,
+    weight_init=st.session_state.gc_init, batch_size=batch, first_image=first, h=float(st.session_state.gc_h),
+    dtype=st.session_state.gc_dtype, seed=int(st.session_state.gc_seed),
+    entries=int(st.session_state.gc_entries) if st.session_state.gc_sample else None,
+    method=st.session_state.gc_method, bug=bug,
+)
+problems = config.problems(n_images)
+if problems:  # the controls should prevent this; say what is wrong rather than fail
+    st.error(T["problem_intro"] + "\n" + "\n".join(
+        f"- {T['problem_' + code].format(**values)}" for code, values in problems))
+    st.stop()
+
+
+def compute_check():
+    progress = Progress(T["progress_check"], method=T[METHODS[config.method]], entries=config.n_entries())
+    try:
+        return run_check(config, data.x_train, data.t_train, progress=progress)
+    finally:
+        progress.clear()
+
+
+try:
+    stored = remember("gc_checks", (data.name, config), compute_check)
+except ValueError as e:  # defensive: problems() should have caught it
+    st.error(T["check_failed"].format(error=e))
+    st.stop()
+check = stored.with_kinks_excluded(st.session_state.gc_kinks)
+params = check.params
+
+
+# Verdict first: headline, which method ran, the table -------------------------------------------------
+def seconds_text(s):
+    return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def verdict_table(check):
+    rows, styles = [], []
+    for p in check.params.values():
+        index, a, n = p.worst
+        a_text, n_text = figs.fmt_pair(a, n, most=5)
+        bad_shape = p.shape_error is not None
+        row = {
+            T["col_parameter"]: p.name, T["col_shape"]: figs.shape_text(p.shape),
+            T["col_checked"]: f"{p.n_checked:,}", T["col_kinks"]: f"{p.n_kinks:,}" if p.n_kinks else "0",
+            T["col_mean"]: figs.fmt(p.mean_abs_diff), T["col_max"]: figs.fmt(p.max_abs_diff),
+            T["col_rel"]: (T["shape_mismatch"].format(got=p.shape_error, want=p.shape) if bad_shape
+                           else figs.fmt(p.max_rel_err)),
+            T["col_verdict"]: T["verdict_" + p.verdict],
+            T["col_worst"]: "—" if bad_shape or index is None else "[" + ", ".join(map(str, index)) + "]",
+            T["col_backprop"]: "—" if bad_shape else a_text, T["col_numerical"]: "—" if bad_shape else n_text,
+        }
+        if PRESENT:  # fewer columns on a projector: the book's mean |diff| and the verdict matter most
+            for col in ("col_checked", "col_max"):
+                row.pop(T[col])
+        rows.append(row)
+        styles.append(VERDICT_STYLE[p.verdict])
+    df = pd.DataFrame(rows)
+
+    def colour(column):
+        return [f"background-color: {bg}; color: {fg}; font-weight: 600" for bg, fg in styles]
+
+    return df.style.apply(colour, subset=[T["col_verdict"], T["col_rel"]])
+
+
+def headline(check):
+    unresolved = [p.name for p in check.params.values() if p.verdict == "unresolved"]
+    if check.failed:
+        worst = max(check.params[k].max_rel_err for k in check.failed)
+        st.error(T["headline_fail"].format(params=", ".join(check.failed), worst=figs.fmt(worst)),
+                 icon=":material/error:")
+    elif unresolved:
+        st.warning(T["headline_unresolved"].format(params=", ".join(unresolved), h=h_label(check.h),
+                                                   dtype=check.dtype), icon=":material/help:")
+    else:
+        st.success(T["headline_pass"].format(n=len(check.params), worst=figs.fmt(check.max_rel_err)),
+                   icon=":material/check_circle:")
+
+
+def which_ran(check):
+    """Which numerical gradient ran, on what, and how long it took."""
+    st.caption(T[("ran_short_" if PRESENT else "ran_") + check.method].format(
+        entries=check.n_checked, seconds=seconds_text(check.seconds), backprop=seconds_text(check.backprop_seconds),
+        images=check.n_images, dtype=check.dtype, h=h_label(check.h)))
+
+
+if PRESENT:  # the coloured table is the first thing on the projector; the sentence follows
+    st.table(verdict_table(check), hide_index=True)
+    headline(check)
+    which_ran(check)
+else:
+    headline(check)
+    which_ran(check)
+    st.table(verdict_table(check), hide_index=True)
+    st.caption(T["legend"])
+
+if check.n_kinks:
+    st.info(T["note_kinks_excluded" if st.session_state.gc_kinks else "note_kinks_included"].format(
+        n=check.n_kinks, h=h_label(check.h)))
+if check.n_unresolved:
+    st.info(T["note_unresolved"].format(n=check.n_unresolved, h=h_label(check.h), dtype=check.dtype))
+for p in params.values():
+    if p.shape_error is not None:
+        st.info(T["note_shape"].format(name=p.name, got=p.shape_error, want=p.shape))
+if check.dtype == "float32" and not check.passed:
+    st.info(T["note_float32"])
+elif config.method == "loop" and not config.bug and any(p.verdict == "acceptable" for p in params.values()):
+    st.info(T["note_loop_roundoff"].format(loss=check.loss))
+
+# The planted bug: what it is, whether the check caught it, and the code --------------------------------
+if config.bug:
+    planted = BUGS[config.bug]
+    expected = planted.expected(config.batch_size)
+    caught = check.failed
+    with st.container(border=True):
+        st.markdown("**" + T["bug_heading"].format(title=T["bugs"][planted.key]) + "**")
+        st.markdown(T["bug_explanations"][planted.key])
+        if not expected:
+            st.warning(T["bug_not_caught_batch"].format(batch=config.batch_size))
+        elif set(caught) == set(expected):
+            clean = [k for k in params if k not in expected]
+            st.success(T["bug_caught"].format(
+                caught=", ".join(f"{k} ({figs.fmt(params[k].max_rel_err, 2)})" for k in caught),
+                clean=T["bug_clean"].format(params=", ".join(clean)) if clean else ""))
+        else:
+            st.warning(T["bug_partly"].format(caught=", ".join(caught) or T["none"], expected=", ".join(expected)))
+        with st.expander(T["bug_show_code"], expanded=not PRESENT):
+            left, right = st.columns(2)
+            left.caption(T["bug_code_right"].format(cls=planted.replaces.__name__))
+            left.code(textwrap.dedent(inspect.getsource(planted.replaces.backward)), language="python")
+            right.caption(T["bug_code_wrong"].format(cls=planted.layer_class.__name__))
+            right.code(textwrap.dedent(inspect.getsource(planted.layer_class.backward)), language="python")
+
+# Figures, in tabs that run only when open ------------------------------------------------------------
+TABS = ("tab_heatmaps", "tab_tiles", "tab_scatter", "tab_sweep")
+tabs = dict(zip(TABS, st.tabs([T[k] for k in TABS], key="gc_tab", on_change="rerun")))
+
+
+def param_label(key):
+    return f"{key} {VERDICT_ICON[params[key].verdict]}"
+
+
+with tabs["tab_heatmaps"]:
+    if tabs["tab_heatmaps"].open:
+        st.segmented_control(T["param_pick"], list(params), key="gc_param", required=True, format_func=param_label)
+        key = st.session_state.gc_param
+        rows_name, cols_name = AXES[key]
+        st.plotly_chart(figs.param_heatmaps(params[key], T, row_name=T[rows_name],
+                                            col_name=T[cols_name] if cols_name else "", big=PRESENT),
+                        key="gc_heatmap", theme=None)
+        st.caption(T["heatmap_caption"])
+
+with tabs["tab_tiles"]:
+    if tabs["tab_tiles"].open:
+        w1 = params["W1"]
+        st.plotly_chart(figs.w1_tiles(w1, T, big=PRESENT), key="gc_tiles_fig", theme=None)
+        st.caption(T["tiles_caption"].format(units=min(w1.shape[1], 100), total=w1.shape[1]))
+
+with tabs["tab_scatter"]:
+    if tabs["tab_scatter"].open:
+        st.plotly_chart(figs.scatter(check, T, big=PRESENT), key="gc_scatter", theme=None)
+        st.caption(T["scatter_caption"])
+
+with tabs["tab_sweep"]:
+    if tabs["tab_sweep"].open:
+        def compute_sweep():
+            progress = Progress(T["progress_sweep"])
+            try:
+                return run_sweep(config, data.x_train, data.t_train, entries=SWEEP_ENTRIES, progress=progress)
+            finally:
+                progress.clear()
+
+        sweep = remember("gc_sweeps", (data.name, config.sweep_key()), compute_sweep)
+        st.plotly_chart(figs.sweep_figure(sweep, T, h=config.h, big=PRESENT), key="gc_sweep_fig", theme=None)
+        st.caption(T["sweep_caption"].format(entries=SWEEP_ENTRIES))
+        if not PRESENT:
+            lines = []
+            for key in sweep.errors["float64"]:
+                (h64, e64), (h32, e32) = sweep.minimum("float64", key), sweep.minimum("float32", key)
+                lines.append("- " + T["sweep_best"].format(name=key, h64=figs.fmt(h64, 2), e64=figs.fmt(e64, 2),
+                                                          h32=figs.fmt(h32, 2), e32=figs.fmt(e32, 2)))
+            st.markdown("\n".join(lines))
