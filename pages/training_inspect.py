@@ -14,7 +14,9 @@ from pages.components.digit_canvas import digit_canvas
 
 PLOT_CONFIG = {"displayModeBar": False}  # pictures to look at; hovering still shows the numbers
 # The drawn digit's answer in big type: the metric inside the container keyed "insp_answer".
-ANSWER_CSS = "<style>.st-key-insp_answer [data-testid='stMetricValue'] { font-size: 5rem; line-height: 1.1; }</style>"
+# The value is a <p>; presentation mode's CSS sizes every <p>, hence the more specific selector.
+ANSWER_CSS = ("<style>.st-key-insp_answer [data-testid='stMetricValue'], .st-key-insp_answer "
+              "[data-testid='stMetricValue'] p { font-size: 5rem; line-height: 1.1; }</style>")
 TABS = ("tab_weights", "tab_predictions", "tab_confusion", "tab_mistakes", "tab_draw")
 
 
@@ -154,7 +156,7 @@ def _mistakes(T, big, net, x_test, t_test, class_names):
                               type="primary" if i == selected else "secondary",
                               help=T["mistake_button_help"].format(
                                   index=i, true=true, pred=pred, p=figs.percent(result.proba[i, result.pred[i]])))
-    with detail:
+    with detail.container(border=True):  # a frame, so the enlarged digit is not read as one more thumbnail
         true, pred = int(t_test[selected]), int(result.pred[selected])
         img_col, text_col = st.columns([2, 3], vertical_alignment="center")
         with img_col:
