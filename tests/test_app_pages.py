@@ -36,3 +36,11 @@ def test_presentation_mode_from_url_and_toggle():
     at.sidebar.toggle[0].set_value(False).run()
     assert "present" not in at.query_params
     assert not any("font-size: 22px" in h.proto.body for h in at.get("html"))
+
+
+def test_unknown_language_falls_back_to_english():
+    at = app()
+    at.query_params["lang"] = "zz"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Backprop Explorer"
