@@ -1,4 +1,5 @@
-"""Real browser: on the training page, draw a digit on the canvas (a components v2 element) and get an answer."""
+"""Real browser: on the training page, draw a digit on the canvas (a components v2 element) and get an answer,
+with the mouse and with a finger."""
 import re
 
 import pytest
@@ -9,6 +10,7 @@ from conftest import wait_for_app
 pytestmark = pytest.mark.browser
 
 SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]  # fractions of the canvas: a bar, then a slanted stem
+ONE = [(0.5, 0.15), (0.5, 0.4), (0.5, 0.6), (0.5, 0.85)]
 
 
 def draw(page, canvas, points):
@@ -20,6 +22,18 @@ def draw(page, canvas, points):
     for fx, fy in points[1:]:
         page.mouse.move(*at(fx, fy), steps=10)
     page.mouse.up()
+
+
+def touch(page, canvas, points):
+    """The same stroke with a finger: raw touch events through the DevTools protocol, which Chromium turns
+    into pointer events of type "touch", as on a tablet."""
+    box = canvas.bounding_box()
+    at = lambda fx, fy: {"x": box["x"] + fx * box["width"], "y": box["y"] + fy * box["height"]}  # noqa: E731
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at(*points[0])]})
+    for fx, fy in points[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [at(fx, fy)]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
 def test_draw_a_digit_on_the_training_page(app_url, page):
@@ -46,3 +60,6 @@ def test_draw_a_digit_on_the_training_page(app_url, page):
     page.get_by_role("button", name="Clear").click()
     expect(answer).to_have_count(0)
     expect(page.get_by_text("Draw a digit in the box")).to_be_visible()
+
+    touch(page, canvas, ONE)
+    expect(answer).to_have_text(re.compile(r"^[0-9]$"), timeout=20_000)
