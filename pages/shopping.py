@@ -126,8 +126,7 @@ def phase_text(state, n):
     if state.step is None:
         return T["phase_start"]
     key = "phase_forward" if state.phase == "forward" else "phase_backward"
-    text = T[key].format(number=state.step.number, n=n)
-    return f"{text} · {T['done']}" if state.k == state.total else text
+    return T[key].format(number=state.step.number, n=n)
 
 
 def formula(graph, state):
@@ -327,7 +326,9 @@ def stepper():
     if (ss.shop_playing, ss.shop_pace) != timer:
         st.rerun()  # Play, Pause or a new pace: only a full run sets the timer up again
     if ss.shop_warnings:
-        problems = "; ".join(T[f"warn_{w.code}"].format(key=w.key, value=w.value) for w in ss.shop_warnings)
+        default = T["presets"][G.DEFAULT_PRESET]
+        problems = "; ".join(T[f"warn_{w.code}"].format(key=w.key, value=w.value, default=default)
+                             for w in ss.shop_warnings)
         st.warning(T["url_warning"].format(problems=problems), icon=":material/link_off:")
 
     preset = G.PRESETS[ss.shop_preset]
@@ -348,6 +349,8 @@ def stepper():
     if state.step:
         where += f" · `{graph.nodes[state.step.node].layer}`"
     where += f" :gray[· {T['step_of'].format(k=k, total=last)}]"
+    if k == last:
+        where += f" :green[· {T['done']}]"
     if big:
         st.markdown(f"## {where}")
     controls(state, where)

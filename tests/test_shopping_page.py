@@ -53,7 +53,7 @@ def test_stepping_to_the_end_shows_the_books_numbers():
     assert where(at).startswith("#### Start")
     assert set(drawn(at)) == {"100", "2", "150", "3", "1.1", "?"}
     click(at, "shop_next", 8)
-    assert where(at).startswith("#### Backward 4 of 4 · done")
+    assert where(at).startswith("#### Backward 4 of 4 · `mul_apple_layer`") and "done" in where(at)
     assert {"715", "2.2", "110", "3.3", "165", "650"} <= set(drawn(at)) and "?" not in drawn(at)
     rows = gradient_rows(at)
     assert rows["price"] == ("715", "1")
@@ -143,7 +143,7 @@ def test_switching_preset_starts_over():
     at = click(shopping(), "shop_next", 3)
     at.segmented_control(key="shop_preset").set_value("apples").run()
     assert [n.label for n in at.number_input] == ["apple (price)", "apple_num (count)", "tax (rate)"]
-    assert at.session_state.shop_step == 0 and where(at).endswith("step 0 of 4]")
+    assert at.session_state.shop_step == 0 and "step 0 of 4]" in where(at)
     click(at, "shop_end")
     assert {"220", "2.2", "110", "200"} <= set(drawn(at))
 

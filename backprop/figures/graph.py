@@ -6,6 +6,8 @@ step has computed it. The node the step ran is filled in the highlight colour, a
 touched are drawn thicker in the colour of its direction. Numbers are rounded like the book's
 (3.3, not 3.3000000000000003); hovering a number shows its exact float.
 """
+import functools
+
 import plotly.graph_objects as go
 
 from ..graph import SYMBOLS, fmt
@@ -67,7 +69,6 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
     radius = 30 if big else 24  # circle radius in px: arrows stop at the rim
     size = 22 if big else 15  # numbers on the edges
     out = graph.output
-    fig = go.Figure()
     annotations = []
 
     touched = set()  # edges (consumer, slot) or (out, "out") that the current step used
@@ -133,8 +134,8 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
 
     # Operation nodes: circles with × or + (the layer's name on hover).
     ops = graph.order
-    fig.add_trace(go.Scatter(
-        x=[pos[n][0] for n in ops], y=[pos[n][1] for n in ops], mode="markers+text",
+    nodes = dict(
+        type="scatter", x=[pos[n][0] for n in ops], y=[pos[n][1] for n in ops], mode="markers+text",
         text=[SYMBOLS[graph.nodes[n].op] for n in ops], textposition="middle center",
         textfont=dict(size=radius + 4, color=INK),
         marker=dict(size=2 * radius, color=[ACTIVE if n == state.active else "white" for n in ops],
@@ -142,7 +143,7 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
                               color=[hot if n == state.active else INK for n in ops])),
         hovertext=[f"{graph.nodes[n].layer}: {type(graph.layers[n]).__name__}" for n in ops],
         hoverinfo="text", showlegend=False, cliponaxis=False,
-    ))
+    )
     if legend:
         annotations.append(dict(
             x=1, y=1, xref="paper", yref="paper", xanchor="right", yanchor="top", showarrow=False, align="right",
@@ -151,9 +152,23 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
 
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
-    fig.update_layout(annotations=annotations, dragmode=False, hovermode="closest")
-    fig.update_xaxes(visible=False, range=[min(xs) - 0.75, max(xs) + 0.55], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[max(ys) + 0.6, min(ys) - 0.45], fixedrange=True)
-    base_layout(fig, big=big, height=height or (60 + 80 * (max(ys) - min(ys) + 1)))
-    fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
-    return fig
+    look = _look(big, height or (60 + 80 * (max(ys) - min(ys) + 1)))
+    return go.Figure(data=[nodes], layout={
+        **look, "annotations": annotations, "dragmode": False, "hovermode": "closest",
+        "margin": dict(l=10, r=10, t=10, b=10),
+        "xaxis": dict(visible=False, range=[min(xs) - 0.75, max(xs) + 0.55], fixedrange=True),
+        "yaxis": dict(visible=False, range=[max(ys) + 0.6, min(ys) - 0.45], fixedrange=True),
+    })
+
+
+@functools.cache
+def _look(big, height):
+    """The shared ``base_layout`` look as a plain layout dict, built once per size.
+
+    Its template is cut down to what this drawing uses (no axes, no colour scales): validating
+    the whole plotly_white template costs more than everything else in a step's rerun.
+    """
+    layout = base_layout(go.Figure(), big=big, height=height).layout.to_plotly_json()
+    template = layout.pop("template")["layout"]
+    keep = ("font", "paper_bgcolor", "plot_bgcolor", "hoverlabel", "annotationdefaults")
+    return {**layout, "template": {"layout": {k: template[k] for k in keep if k in template}}}

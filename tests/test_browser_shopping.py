@@ -1,0 +1,73 @@
+"""Real browser: the shopping graph steps on PageDown / arrows / Play, and fits a projector."""
+import pytest
+from playwright.sync_api import expect
+
+from conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+
+DRAWING = '[data-testid="stPlotlyChart"] .main-svg'
+# The numbers on the current drawing: while a rerun is under way Streamlit keeps the previous chart,
+# marked stale, beside the new one (a new figure is a new element).
+LABELS = ("() => [...document.querySelectorAll('[data-testid=\"stElementContainer\"]:not([data-stale=\"true\"])"
+          " [data-testid=\"stPlotlyChart\"] .annotation-text')].map(t => t.textContent).join('|')")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def entry_page_first(app_url, browser):
+    """Open the entry page once: until a server has run app.py, Streamlit 1.67 serves a deep link
+    such as /shopping?step=7 from the pages/ folder (MPA v1) instead of through st.navigation."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(app_url)
+    wait_for_app(page)
+    context.close()
+
+
+def open_shopping(page, app_url, query):
+    page.goto(f"{app_url}/shopping?{query}")
+    page.wait_for_selector(DRAWING)
+    wait_for_app(page)
+    return page.evaluate(LABELS)
+
+
+def labels_after(page, before):
+    """Wait until a complete drawing (it ends with the legend) shows numbers other than ``before``."""
+    page.wait_for_function(f"before => {{ const s = ({LABELS})(); return s !== before && s.endsWith('(backward)'); }}",
+                           arg=before)
+    return page.evaluate(LABELS)
+
+
+def test_keys_step_and_redraw_and_play_runs_on(app_url, page):
+    step0 = open_shopping(page, app_url, "preset=apples_oranges&step=0")
+    assert "715" not in step0 and "?" in step0
+    page.keyboard.press("PageDown")
+    step1 = labels_after(page, step0)
+    page.wait_for_url("**step=1**")
+    assert "200" in step1  # apple_price, computed by the first forward step
+    expect(page.get_by_text("Forward 1 of 4")).to_be_visible()
+    page.keyboard.press("ArrowRight")
+    step2 = labels_after(page, step1)
+    page.wait_for_url("**step=2**")
+    page.keyboard.press("PageUp")
+    assert labels_after(page, step2) == step1
+    page.keyboard.press("End")
+    assert all(n in labels_after(page, step1) for n in ("715", "2.2", "110", "3.3", "165", "650"))
+    page.keyboard.press("Home")
+    page.wait_for_url("**step=0**")
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_url("**step=1**", timeout=8000)  # the run_every timer: one step per 2 s by default
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_presentation_mode_fits_a_projector(app_url, page):
+    before = open_shopping(page, app_url, "preset=apples_oranges&step=7&present=1")
+    expect(page.get_by_text("Backward 3 of 4")).to_be_visible()
+    drawing = page.locator(DRAWING).first.bounding_box()
+    assert drawing["width"] > 900 and drawing["y"] + drawing["height"] <= 720  # large, and all on screen
+    for name in ("Back", "Next"):
+        box = page.get_by_role("button", name=name).first.bounding_box()
+        assert box["y"] + box["height"] <= 720
+    page.keyboard.press("PageDown")  # a presenter's clicker
+    assert "2.2" in labels_after(page, before)
