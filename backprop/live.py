@@ -27,7 +27,7 @@ READY, RUNNING, PAUSED, FINISHED, STOPPED = "ready", "running", "paused", "finis
 
 EVAL_CHUNK = 2000  # images per forward pass when evaluating; Pause is checked between chunks
 RATIO_EVERY = 25  # measure update-to-weight ratios on the first step and every this many steps
-SMOOTHING = 0.98  # EMA factor for the smoothed loss, per iteration (about a 50-step window)
+SMOOTHING = 0.95  # EMA factor per iteration for the smoothed loss (run both ways: about a 40-step window)
 MAX_POINTS = 1000  # buckets a drawn curve is reduced to
 
 
@@ -138,7 +138,7 @@ class LossHistory:
 @dataclass(frozen=True, eq=False)
 class Curve:
     """A curve reduced to buckets: x (mean iteration), mean, lo, hi per bucket (NaN where nothing finite),
-    smooth (an EMA of the means), and ``bucket``, the stored values per bucket."""
+    smooth (the means smoothed, see ``smooth``), and ``bucket``, the stored values per bucket."""
 
     x: np.ndarray
     mean: np.ndarray
@@ -197,15 +197,24 @@ def ema(values, beta):
     return out
 
 
-def loss_curve(history_values, history_iterations, stride=1, max_points=MAX_POINTS, beta=SMOOTHING):
-    """The loss history as a Curve for drawing: bucket means and extremes, and their EMA.
+def smooth(values, beta):
+    """Zero-phase smoothing: the debiased EMA run forwards, then backwards over the result.
 
-    The EMA runs over the bucket means with beta**(iterations per bucket), which matches the
-    per-iteration EMA's time constant however many iterations a bucket holds.
+    A one-way EMA lags behind a falling loss by about 1/(1-beta) steps, which reads as "the
+    smoothed loss is higher than the real one"; the backward pass cancels that lag (as filtfilt).
+    """
+    return ema(ema(values, beta)[::-1], beta)[::-1]
+
+
+def loss_curve(history_values, history_iterations, stride=1, max_points=MAX_POINTS, beta=SMOOTHING):
+    """The loss history as a Curve for drawing: bucket means and extremes, and their smoothed line.
+
+    The smoothing runs over the bucket means with beta**(iterations per bucket), which keeps the
+    per-iteration time constant however many iterations a bucket holds.
     """
     x, mean, lo, hi, b = downsample(history_iterations, history_values, max_points)
-    smooth = ema(mean, beta ** (b * stride)) if len(mean) else mean
-    return Curve(x, mean, lo, hi, smooth, b)
+    smoothed = smooth(mean, beta ** (b * stride)) if len(mean) else mean
+    return Curve(x, mean, lo, hi, smoothed, b)
 
 
 # --- a run --------------------------------------------------------------------------------------------
@@ -246,6 +255,7 @@ class Snapshot:
     evals: np.ndarray  # (k, 4): iteration, epoch, train accuracy, test accuracy
     ratio_iterations: np.ndarray  # (m,)
     ratios: np.ndarray  # (m, n_layers): update-to-weight ratio of W1, W2, ...
+    evaluations: int  # how many evaluations were made (evals may be downsampled)
     first_loss: float | None
     divergence: Divergence | None
     error: str | None
@@ -473,7 +483,7 @@ class LiveRun:
             target = self._target
             config = self.config
             ipe = self.trainer.iter_per_epoch
-            fields = dict(first_loss=self._first_loss, divergence=self._divergence, error=self._error,
+            fields = dict(evaluations=len(self._evals), first_loss=self._first_loss, divergence=self._divergence, error=self._error,
                           adjustments=tuple(self._adjustments), eval_seconds=self._eval_seconds)
         its = (np.arange(1, len(losses) + 1) * stride).astype(np.int64)
         rate = math.nan

@@ -33,7 +33,7 @@ DECAYS = (0.0, 0.0001, 0.001, 0.01, 0.1, 0.2, 0.5, 1.0)
 TRAIN_SIZES = (0, 100, 300, 1000, 3000, 10_000, 30_000)
 OPT_PARAM_CHOICES = {"momentum": (0.5, 0.8, 0.9, 0.95, 0.99), "decay_rate": (0.9, 0.95, 0.99, 0.999),
                      "beta1": (0.5, 0.8, 0.9, 0.95, 0.99), "beta2": (0.99, 0.999, 0.9999)}
-STATUS_COLORS = {"good": "green", "low": "orange", "high": "red", "unknown": "gray"}
+STATUS_COLORS = {"good": "green", "low": "orange", "high": "orange", "too_high": "red", "unknown": "gray"}
 
 
 def _g(x):
@@ -289,18 +289,17 @@ def _knobs():
                 st.select_slider(live_mark + T[name], _options(OPT_PARAM_CHOICES[name], ss[P + name]),
                                  key=P + name, format_func=_g, on_change=_live_change, args=(name,))
             st.markdown(f"**{T['group_run']}**")
-            c1, c2 = st.columns([3, 2])
-            c2.segmented_control(T["unit"], ["iterations", "epochs"], key=P + "unit", required=True,
-                                 format_func=lambda k: T[f"unit_{k}"], on_change=_unit_changed)
-            c1.number_input(T["length"], min_value=1, max_value=1_000_000, step=100, key=P + "length")
+            st.number_input(T["length"], min_value=1, max_value=1_000_000, step=100, key=P + "length")
+            st.segmented_control(T["unit"], ["iterations", "epochs"], key=P + "unit", required=True,
+                                 format_func=lambda k: T[f"unit_{k}"], on_change=_unit_changed,
+                                 label_visibility="collapsed")
             st.select_slider(T["weight_decay"], _options(DECAYS, ss[P + "weight_decay"]), key=P + "weight_decay",
                              format_func=_g, help=T["weight_decay_help"])
             st.select_slider(T["train_size"], _options(TRAIN_SIZES, ss[P + "train_size"]), key=P + "train_size",
                              format_func=lambda n: T["train_size_all"] if n == 0 else f"{n:,}",
                              help=T["train_size_help"])
-            c1, c2 = st.columns(2)
-            c1.number_input(T["seed"], min_value=0, max_value=2**31 - 1, step=1, key=P + "seed")
-            c2.segmented_control(T["dtype"], ["float32", "float64"], key=P + "dtype", required=True)
+            st.number_input(T["seed"], min_value=0, max_value=2**31 - 1, step=1, key=P + "seed")
+            st.segmented_control(T["dtype"], ["float32", "float64"], key=P + "dtype", required=True)
 
 
 # --- live views (a fragment: redrawn every REFRESH seconds while a run goes on) -----------------------
@@ -311,6 +310,11 @@ def _progress(snap):
                    rate=f"{snap.rate:,.0f}" if snap.rate == snap.rate else "–", eta=_duration(snap.eta),
                    time=_duration(snap.seconds))
     st.progress(frac, text=T[f"progress_{snap.state}"].format(**numbers))
+    if snap.state in (live.PAUSED, live.FINISHED, live.STOPPED) and snap.iteration:
+        # where the time went: the book's per-epoch evaluation often costs more than the training
+        st.caption(T["timing"].format(
+            train=f"{snap.seconds - snap.eval_seconds:.2f}", steps=f"{snap.steps_per_s:,.0f}",
+            eval=f"{snap.eval_seconds:.2f}", n=f"{snap.evaluations:,}"))
 
 
 def _badges(snap):
@@ -394,6 +398,9 @@ def _overlay(records):
         grouped = [r.run_id for r in records if group is not None and r.group == group]
         selection = grouped if group is not None and any(
             r.group == group for r in records if r.run_id in new) else selection + new
+        finished = [r.run_id for r in records if r.run_id in new and r.status != "loaded"]
+        if finished:
+            ss[P + "export"] = finished[-1]  # export the newest run unless the user picks another
     ss[P + "seen_records"] = ids
     ss[P + "overlay"] = selection[-8:]
     names = _names(records)
@@ -414,7 +421,9 @@ def _table(records):
             " ⚠" if row["diverged"] else "")
         del row["changed"], row["diverged"], row["label"]
     cc = st.column_config
-    st.dataframe(rows[::-1], hide_index=True, width="stretch", column_config={
+    order = ["run", "test_acc", "train_acc", "seconds", "iterations", "optimizer", "lr", "batch", "hidden",
+             "activation", "init", "weight_decay", "images", "dataset", "status"]
+    st.dataframe(rows[::-1], hide_index=True, width="stretch", column_order=order, column_config={
         "run": cc.TextColumn(T["col_run"]), "status": cc.TextColumn(T["col_status"]),
         "dataset": cc.TextColumn(T["col_dataset"]), "optimizer": cc.TextColumn(T["optimizer"]),
         "lr": cc.NumberColumn(T["lr"], format="%g"), "hidden": cc.TextColumn(T["col_hidden"]),
@@ -484,6 +493,7 @@ def _load():
 def _inspect(records):
     if training_inspect is None:
         return
+    st.divider()
     choices = {}
     run = LAB.current
     if run is not None:
@@ -493,12 +503,16 @@ def _inspect(records):
         if r.run_id != getattr(run, "run_id", None):
             choices[r.run_id] = names[r.run_id]
     if not choices:
+        data = datasets.load_dataset(st.session_state[P + "dataset"])
+        training_inspect.render(None, data.x_test, data.t_test, data.class_names)
         return
     ss = st.session_state
     if ss.get(P + "inspect") not in choices:
         ss[P + "inspect"] = next(iter(choices))
-    st.divider()
-    pick = st.selectbox(T["inspect_pick"], list(choices), key=P + "inspect", format_func=choices.get)
+    if len(choices) > 1:
+        pick = st.selectbox(T["inspect_pick"], list(choices), key=P + "inspect", format_func=choices.get)
+    else:
+        pick = ss[P + "inspect"]
     if pick == 0:
         key = (run.run_id, run.iteration)
         cached = ss.get(P + "inspect_net")

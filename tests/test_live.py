@@ -30,6 +30,32 @@ def small_data():
 SMALL = dict(hidden_sizes=(20,), batch_size=50, iterations=400)  # 20 steps an epoch, 20 epochs
 
 
+@pytest.fixture(autouse=True)
+def stop_runs_afterwards(monkeypatch):
+    """Stop every run a test made, pass or fail: a runaway training thread would slow every later test."""
+    made = []
+    init = live.LiveRun.__init__
+
+    def tracking_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(live.LiveRun, "__init__", tracking_init)
+    yield
+    for run in made:
+        run.stop()
+
+
+def training_threads(timeout=2.0):
+    """Training threads still alive after up to ``timeout`` s (a worker lets go of its run, then exits)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [t for t in threading.enumerate() if t.name.startswith("backprop-train") and t.is_alive()]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.01)
+
+
 def reference(config, data, steps=None, adjust_at=None, changes=None):
     """What an uninterrupted Trainer does (one BLAS thread, as the controller): params and losses."""
     with live.single_threaded_blas():
@@ -110,14 +136,15 @@ def test_step_once_and_plus_epoch_continue_the_same_run(small_data):
 def test_stop_ends_the_run_fast_and_for_good(small_data):
     run = live.LiveRun(TrainConfig(**{**SMALL, "iterations": 10**6}), small_data, run_id=9001)
     run.start()
-    time.sleep(0.05)
+    while run.iteration < 10:
+        time.sleep(0.001)
     assert run.stop(timeout=0.5)
     at = run.iteration
     assert run.state == live.STOPPED and 0 < at
     assert not run.start() and not run.resume() and not run.step_once()
     time.sleep(0.02)
     assert run.iteration == at
-    assert not [t for t in threading.enumerate() if t.name == "backprop-train-9001"]
+    assert not [t for t in training_threads() if t.name == "backprop-train-9001"]
 
 
 def test_learning_rate_change_through_the_controller_applies_from_the_next_step(small_data):
@@ -127,10 +154,11 @@ def test_learning_rate_change_through_the_controller_applies_from_the_next_step(
     while run.iteration < 30:
         time.sleep(0.001)
     run.adjust(lr=0.01)
-    time.sleep(0.02)
+    while not run.snapshot().adjustments or run.iteration < run.snapshot().adjustments[0].iteration + 5:
+        time.sleep(0.001)  # until the worker has taken it and made a few steps with it
     run.pause()
     (change,) = run.snapshot().adjustments
-    assert change.changes == (("lr", 0.01),) and 30 < change.iteration <= run.iteration
+    assert change.changes == (("lr", 0.01),) and 30 < change.iteration <= run.iteration - 5
     assert run.config.lr == 0.01 and run.initial_config.lr == 0.1
     want, _, _ = reference(config, small_data, steps=run.iteration, adjust_at=change.iteration,
                            changes={"lr": 0.01})
@@ -185,11 +213,13 @@ def test_worker_error_pauses_and_is_reported(small_data, monkeypatch):
 def test_snapshot_net_is_a_copy_taken_between_steps(small_data):
     run = live.LiveRun(TrainConfig(**{**SMALL, "iterations": 10**6}), small_data)
     run.start()
-    time.sleep(0.05)
+    while run.iteration < 10:
+        time.sleep(0.001)
     net = run.snapshot_net()
     assert net is not run.trainer.net and net.params["W1"] is not run.trainer.net.params["W1"]
-    before = net.params["W1"].copy()
-    time.sleep(0.05)
+    before, at = net.params["W1"].copy(), run.iteration
+    while run.iteration < at + 10:
+        time.sleep(0.001)
     run.pause()
     assert np.array_equal(net.params["W1"], before)  # training went on without touching the copy
     assert not np.array_equal(run.trainer.net.params["W1"], before)
@@ -231,6 +261,11 @@ def test_downsample_is_nan_aware_and_ema_is_debiased():
     np.testing.assert_allclose(live.ema(np.full(50, 2.3), 0.98), 2.3)  # no pull towards 0 at the start
     s = live.ema([1.0, np.nan, 3.0], 0.5)
     assert s[0] == 1.0 and s[1] == 1.0 and s[2] == pytest.approx((0.25 * 1 + 0.5 * 3) / 0.75)
+    ramp = np.linspace(2.3, 0.3, 400)  # a falling loss: the one-way EMA lags, the two-way one does not
+    assert live.ema(ramp, 0.95)[200] - ramp[200] > 0.08
+    assert abs(live.smooth(ramp, 0.95)[200] - ramp[200]) < 1e-3
+    noisy = ramp + np.random.default_rng(0).normal(0, 0.2, 400)
+    assert np.std(live.smooth(noisy, 0.95) - ramp) < 0.2 / 3
 
 
 # --- a session's runs ------------------------------------------------------------------------------------
@@ -272,7 +307,8 @@ def test_session_end_stops_training_and_sessions_keep_their_own_runs(small_data)
         lab.start(config)
     guard = live.SessionGuard()
     guard.watch(labs[0])
-    time.sleep(0.1)
+    while min(lab.current.iteration for lab in labs) < 10:
+        time.sleep(0.001)
     guard.release()  # what the session-scoped cache's on_release does when the browser goes away
     assert labs[0].current.state == live.PAUSED and labs[0].closed
     assert labs[1].current.state == live.RUNNING  # the other session trains on
@@ -280,7 +316,7 @@ def test_session_end_stops_training_and_sessions_keep_their_own_runs(small_data)
     time.sleep(0.05)
     assert labs[0].current.iteration == at
     labs[1].current.pause()
-    assert not [t for t in threading.enumerate() if t.name.startswith("backprop-train") and t.is_alive()]
+    assert not training_threads()
     for lab, config in zip(labs, configs):  # each session's run is its own uninterrupted run
         want, _, _ = reference(config, small_data, steps=lab.current.iteration)
         assert_same(params(lab.current), want)
@@ -292,7 +328,8 @@ def test_sanity_checks():
     assert check_first_loss(2.31).status == "good" and check_first_loss(2.31).expected == pytest.approx(2.302585)
     assert check_first_loss(5.0).status == "high" and check_first_loss(1.0).status == "low"
     assert check_first_loss(None).status == "unknown" and check_first_loss(math.nan).status == "high"
-    assert [check_update_ratio(r).status for r in (1e-3, 5e-5, 0.05, None)] == ["good", "low", "high", "unknown"]
+    assert [check_update_ratio(r).status for r in (1e-3, 5e-5, 0.05, 0.5, None)] == [
+        "good", "low", "high", "too_high", "unknown"]
     w = {"W1": np.full((2, 2), 3.0), "b1": np.zeros(2)}
     after = {"W1": w["W1"] - 0.003 * np.ones((2, 2)), "b1": np.ones(2)}
     assert update_ratios(w, after) == {"W1": pytest.approx(1e-3)}  # ||0.003 * 1|| / ||3 * 1||

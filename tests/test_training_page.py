@@ -1,0 +1,244 @@
+"""The live training page under AppTest: controls that start, pause and stop a background run, the run
+history and its overlay, mid-run knobs, divergence, reproduce links, and weight files refused or loaded.
+
+AppTest does not fire the live fragment's timer, so tests rerun the script themselves and wait on the
+session's controller (st.session_state["training_lab"]) when they need a run to end.
+"""
+import io
+import json
+import pickle
+import re
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from backprop import live, training
+from backprop.training import TrainConfig, param_shapes
+
+
+def open_page(query=None):
+    at = AppTest.from_file("../app.py", default_timeout=30)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page("pages/training.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def pages():
+    """Open training pages; every run they started is stopped afterwards, pass or fail."""
+    opened = []
+
+    def make(query=None):
+        at = open_page(query)
+        opened.append(at)
+        return at
+
+    yield make
+    for at in opened:
+        lab = at.session_state["training_lab"] if "training_lab" in at.session_state else None
+        if lab is not None and lab.current is not None:
+            lab.current.stop()
+
+
+def lab(at):
+    return at.session_state["training_lab"]
+
+
+def progress(at):
+    return at.get("progress")[0].proto.text
+
+
+def iteration(at):
+    return int(re.search(r"(?:Iteration|iteration) ([\d,]+)", progress(at)).group(1).replace(",", ""))
+
+
+def click(at, name):
+    at.button(key=f"training_btn_{name}").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def set_length(at, n):
+    at.number_input(key="training_length").set_value(n).run()
+
+
+def finish(at, timeout=60):
+    assert lab(at).current.wait(timeout)
+    at.run()
+    assert not at.exception, at.exception
+
+
+def overlay_chart(at):
+    (spec,) = [c.proto.spec for c in at.get("plotly_chart") if "Loss (smoothed)" in c.proto.spec]
+    return json.loads(spec)
+
+
+def texts(elements):
+    return " ".join(e.value for e in elements)
+
+
+def test_start_then_reruns_show_the_run_growing_and_pause_stops_it(pages):
+    at = pages()
+    assert at.button(key="training_btn_pause").disabled and not at.button(key="training_btn_start").disabled
+    click(at, "start")
+    assert lab(at).current.state == live.RUNNING and at.button(key="training_btn_start").disabled
+    deadline = time.time() + 20
+    while lab(at).current.iteration == 0 and time.time() < deadline:
+        time.sleep(0.01)
+    seen = []
+    while (len(seen) < 3 or seen[-1] == seen[0]) and time.time() < deadline:
+        time.sleep(0.2)
+        at.run()  # what the live fragment's timer does in a browser
+        seen.append(iteration(at))
+    assert seen == sorted(seen) and seen[-1] > seen[0] > 0, seen
+    loss_chart = at.get("plotly_chart")[0].proto.spec
+    assert "each mini-batch" in loss_chart and "smoothed" in loss_chart
+    click(at, "pause")
+    run = lab(at).current
+    assert run.state == live.PAUSED and progress(at).startswith("Paused at iteration")
+    at_pause = iteration(at)
+    assert at_pause == run.iteration
+    time.sleep(0.2)
+    at.run()
+    assert iteration(at) == at_pause == run.iteration  # nothing trains while paused
+    assert not at.button(key="training_btn_resume").disabled
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert badges[0] == ":green-badge[first loss 2.30 (≈ ln 10 = 2.30)]"  # the sanity check of section 4.2
+    assert [b.split("[")[1].split()[0] for b in badges[1:]] == ["W1", "W2"]
+
+
+def test_finished_runs_join_the_history_and_can_be_overlaid(pages):
+    at = pages()
+    set_length(at, 150)
+    click(at, "start")
+    finish(at)
+    assert progress(at).startswith("Finished: 150 iterations")
+    at.select_slider(key="training_lr").set_value(0.01).run()
+    click(at, "start")  # a finished run: Start begins a new one from the knobs
+    finish(at)
+    records = lab(at).records()
+    assert [r.config.lr for r in records] == [0.1, 0.01] and all(r.status == live.FINISHED for r in records)
+    overlay = at.multiselect(key="training_overlay")
+    assert overlay.value == [1, 2]
+    chart = overlay_chart(at)
+    names = {t["name"] for t in chart["data"]}
+    assert names == {"#1 lr=0.1", "#2 lr=0.01"}  # labelled by what differs between the runs
+    table = at.dataframe[0].value
+    assert len(table) == 2 and list(table["lr"]) == [0.01, 0.1]  # newest first
+    overlay.set_value([2]).run()
+    chart = overlay_chart(at)
+    assert {t["name"] for t in chart["data"]} == {"#2 SGD lr=0.01"}
+
+
+def test_knobs_that_may_change_mid_run_apply_at_once_and_the_others_wait(pages):
+    at = pages()
+    click(at, "start")
+    at.select_slider(key="training_lr").set_value(0.05).run()
+    run = lab(at).current
+    assert run.state == live.RUNNING and run.config.lr == 0.05 and run.initial_config.lr == 0.1
+    at.number_input(key="training_layers").set_value(2).run()
+    assert run.config.hidden_sizes == (50,) and lab(at).current is run
+    captions = texts(at.caption)
+    assert "Changed since this run started: hidden layers." in captions
+    time.sleep(0.1)
+    at.run()
+    assert "Changed mid-run: Learning rate → 0.05, from iteration" in texts(at.caption)
+    click(at, "stop")
+    assert run.state == live.STOPPED and lab(at).records()[0].adjustments
+
+
+def test_divergence_pauses_with_an_explanation_and_keeps_the_history(pages):
+    at = pages()
+    at.number_input(key="training_layers").set_value(4).run()
+    at.segmented_control(key="training_init").set_value("he").run()
+    at.select_slider(key="training_lr").set_value(10.0).run()
+    click(at, "start")
+    finish(at)
+    run = lab(at).current
+    assert run.state == live.PAUSED and run.snapshot().divergence is not None
+    error = texts(at.error)
+    assert "Training diverged at iteration" in error and "Lower the learning rate, e.g. to 1" in error
+    assert iteration(at) == run.iteration > 0 and len(run.history()[0]) == run.iteration
+    assert not at.exception
+
+
+def test_a_comparison_preset_runs_one_after_another_and_overlays_them(pages, monkeypatch):
+    short = tuple((name, replace(c, hidden_sizes=(20,), iterations=40)) for name, c in training.PRESETS["ch6_init"])
+    monkeypatch.setitem(training.PRESETS, "ch6_init", short)
+    at = pages()
+    at.selectbox(key="training_preset").set_value("ch6_init").run()
+    assert at.session_state["training_lr"] == 0.01 and at.session_state["training_init"] == "std"
+    click(at, "compare")
+    deadline = time.time() + 60
+    while len(lab(at).records()) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    at.run()
+    assert [r.label for r in lab(at).records()] == ["std=0.01", "Xavier", "He"]
+    assert at.multiselect(key="training_overlay").value == [1, 2, 3]
+    chart = overlay_chart(at)
+    assert [t["name"] for t in chart["data"] if t.get("showlegend", True)] == ["#1 std=0.01", "#2 Xavier", "#3 He"]
+    opacities = [t["opacity"] for t in chart["data"] if t["xaxis"] == "x"]
+    assert opacities == sorted(opacities) and opacities[0] < opacities[-1]  # earlier runs faded
+
+
+def good_weights(config=TrainConfig(hidden_sizes=(8,))):
+    rng = np.random.default_rng(0)
+    params = {k: rng.normal(0, 0.1, s).astype(np.float32) for k, s in param_shapes(config).items()}
+    return live.weights_npz(params, config)
+
+
+def upload(at, name, data):
+    at.file_uploader(key="training_upload").set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception, at.exception
+
+
+def test_weight_files_with_wrong_shapes_or_pickles_are_refused_with_a_message(pages):
+    at = pages()
+    buf = io.BytesIO()
+    np.savez(buf, W1=np.zeros((784, 9), np.float32), b1=np.zeros(8, np.float32), W2=np.zeros((8, 10), np.float32),
+             b2=np.zeros(10, np.float32), config=np.array(json.dumps(TrainConfig(hidden_sizes=(8,)).to_dict())))
+    upload(at, "wrong.npz", buf.getvalue())
+    assert "wrong.npz was refused: W1 has shape (784, 9), expected (784, 8)" in texts(at.error)
+    upload(at, "weights.npz", pickle.dumps({"W1": np.zeros((784, 8))}))
+    assert "weights.npz was refused: this is a Python pickle, which is never loaded" in texts(at.error)
+    assert lab(at).records() == []
+    upload(at, "good.npz", good_weights())
+    assert "Loaded good.npz: a network with hidden layers 8" in texts(at.success)
+    (record,) = lab(at).records()
+    assert record.status == "loaded" and record.config.hidden_sizes == (8,)
+    assert at.session_state["training_inspect"] == record.run_id
+
+
+def test_a_reproduce_link_prefills_the_knobs_and_bad_values_keep_their_default(pages):
+    at = pages({"optimizer": "Adam", "lr": "0.001", "hidden_sizes": "100,100", "weight_init": "he",
+                "batch_size": "lots"})
+    ss = at.session_state
+    assert (ss["training_optimizer"], ss["training_lr"], ss["training_layers"], ss["training_width"]) == (
+        "Adam", 0.001, 2, 100)
+    assert ss["training_init"] == "he" and ss["training_batch_size"] == 100
+    assert "batch_size='lots'" in texts(at.warning)
+    assert not {"optimizer", "lr", "hidden_sizes"} & set(at.query_params)  # applied, then dropped from the URL
+    set_length(at, 30)
+    click(at, "start")
+    finish(at)
+    link = texts(at.code)
+    assert "optimizer=Adam" in link and "lr=0.001" in link and "hidden_sizes=100,100" in link
+    assert "iterations=30" in link
+
+
+def test_two_sessions_train_on_their_own(pages):
+    a, b = pages(), pages()
+    b.select_slider(key="training_lr").set_value(0.02).run()
+    for at in (a, b):
+        set_length(at, 60)
+        click(at, "start")
+    for at in (a, b):
+        finish(at)
+    assert lab(a) is not lab(b)
+    assert [r.config.lr for r in lab(a).records()] == [0.1] and [r.config.lr for r in lab(b).records()] == [0.02]
+    assert not np.array_equal(lab(a).records()[0].params["W1"], lab(b).records()[0].params["W1"])
