@@ -26,23 +26,32 @@ PACES = (0.5, 1.0, 2.0, 4.0)
 LAYER_CLASSES = {"mul": MulLayer, "add": AddLayer}
 
 
-def _init_from_url():
-    """First visit in this session: take preset, inputs and step from the URL (bad parts ignored)."""
-    setup, warnings = G.parse_params(st.query_params.to_dict())
+def _apply_url(params):
+    """Go to the moment a URL describes (bad parts ignored, with warnings shown until the next action)."""
+    setup, warnings = G.parse_params(params)
     ss.shop_preset = setup.preset
-    for name, default in ALL_LEAVES.items():
-        ss[f"shop_v_{name}"] = setup.values.get(name, default)
+    for name, x in setup.values.items():
+        ss[f"shop_v_{name}"] = x
+    ss.shop_good[setup.preset] = dict(setup.values)
     ss.shop_step = setup.step
-    ss.shop_good = {key: {**p.defaults, **(setup.values if key == setup.preset else {})}
-                    for key, p in G.PRESETS.items()}
     ss.shop_warnings = warnings
     ss.shop_playing = False
-    ss.shop_pace = 2.0
-    ss.shop_due = 0.0
 
 
-if "shop_step" not in ss:
-    _init_from_url()
+def _url_params():
+    return {key: st.query_params[key] for key in URL_KEYS if key in st.query_params}
+
+
+if "shop_step" not in ss:  # first visit in this session
+    for _name, _default in ALL_LEAVES.items():
+        ss[f"shop_v_{_name}"] = _default
+    ss.shop_good = {key: p.defaults for key, p in G.PRESETS.items()}
+    ss.shop_pace, ss.shop_due, ss.shop_url = 2.0, 0.0, {}
+    _apply_url(_url_params())
+elif (_params := _url_params()) and _params != ss.shop_url:
+    # Every step is a browser history entry: Back/Forward (or an edited URL) go where it points.
+    # No parameters at all means we came from another page, which clears the URL: carry on.
+    _apply_url(_params)
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -80,6 +89,12 @@ def _next():
 
 def _end():
     _move(lambda k, last: last)
+
+
+def _book_values():
+    _quiet()
+    for name, default in G.PRESETS[ss.shop_preset].leaves:
+        ss[f"shop_v_{name}"] = default
 
 
 def _play_pause():
@@ -214,7 +229,7 @@ def check_table(graph, state):
 
 def sync_url(preset_key, values, step):
     """Write our own keys only (``present`` and ``lang`` belong to the chrome)."""
-    want = G.query_for(preset_key, values, step)
+    want = ss.shop_url = G.query_for(preset_key, values, step)
     for key in URL_KEYS:
         if key in want:
             if st.query_params.get(key) != want[key]:
@@ -262,6 +277,8 @@ def inputs_panel(preset, values, problem):
                 st.number_input(T["inputs"][name], value=None, step=INPUT_STEP[name], format="%g", width=140,
                                 key=f"shop_v_{name}", help=T["inputs_help"][name], on_change=_quiet,
                                 persist_state="session")
+            st.button(T["book_values"], icon=":material/restart_alt:", on_click=_book_values, type="tertiary",
+                      key="shop_book", help=T["book_values_help"], disabled=values == preset.defaults and not problem)
             if big:
                 pace_control()
         if problem:
@@ -346,6 +363,7 @@ def stepper():
     sync_url(preset.key, values, k)
 
     where = phase_text(state, len(graph.order))
+    plain_where = where
     if state.step:
         where += f" · `{graph.nodes[state.step.node].layer}`"
     where += f" :gray[· {T['step_of'].format(k=k, total=last)}]"
@@ -356,7 +374,8 @@ def stepper():
     controls(state, where)
     fig = graph_figure(graph, state, labels=dict(T["labels"]), legend=(T["legend_value"], T["legend_grad"]),
                        big=big, height=400)
-    st.plotly_chart(fig, theme=None, key="shop_fig", config={"displayModeBar": False, "scrollZoom": False})
+    alt = T["alt"].format(where=plain_where, price=G.fmt(state.values.get(graph.output)))
+    st.plotly_chart(fig, theme=None, key="shop_fig", alt=alt, config={"displayModeBar": False, "scrollZoom": False})
 
     if not big:
         inputs_panel(preset, values, problem)
