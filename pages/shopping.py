@@ -169,10 +169,9 @@ def formula(graph, state):
 
 def gradient_table(graph, state):
     """Markdown table of every gradient known so far, newest marked; exact floats on hover."""
-    out = graph.output
-    new = set(state.step.inputs) | {state.step.node} if state.phase == "backward" else set()
-    if state.phase == "backward" and state.step.node != out:
-        new.discard(state.step.node)
+    out, new = graph.output, set()
+    if state.phase == "backward":  # this step found its inputs' gradients (the first one also d(out)/d(out))
+        new = set(state.step.inputs) | ({out} if state.step.node == out else set())
     rows = [f"| {T['col_variable']} | {T['col_value']} | {T['col_grad'].format(out=out)} |", "|---|--:|--:|"]
     for name, grad in state.grads.items():
         shown = _hover_num(grad)

@@ -158,6 +158,8 @@ def test_the_step_is_explained_with_its_numbers_and_code():
     assert "self.x = 150, self.y = 3" in method and "dorange, dorange_num = 3.3, 165" in method
     assert "dorange, dorange_num = mul_orange_layer.backward(dorange_price)  # ◀ step 7" in script
     assert gradient_rows(at)["orange"] == ("150", "3.3")
+    table = next(m.value for m in at.markdown if m.value.startswith("| x |"))
+    assert table.count(":orange-badge[") == 2 and ":orange-badge[orange_num]" in table  # found by this step
     first = shopping(step="1")
     assert "def forward(self, x, y):" in first.code[0].value and r"100 \times 2 = 200" in first.latex[0].value
     add = shopping(step="6")
