@@ -273,7 +273,7 @@ def inputs_panel(preset, values, problem):
                              persist_state="session", label_visibility="collapsed")
         with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
             for name, _ in preset.leaves:
-                st.number_input(T["inputs"][name], value=None, step=INPUT_STEP[name], format="%g", width=140,
+                st.number_input(T["inputs"][name], value=None, step=INPUT_STEP[name], format="%.10g", width=140,
                                 key=f"shop_v_{name}", help=T["inputs_help"][name], on_change=_quiet,
                                 persist_state="session")
             st.button(T["book_values"], icon=":material/restart_alt:", on_click=_book_values, type="tertiary",
