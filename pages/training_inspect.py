@@ -4,6 +4,7 @@ The training page calls ``render(net, x_test, t_test, class_names)`` with a priv
 network. Tabs rerun on change and only the open one is drawn; the test-set predictions are computed
 once per set of weights (keyed by a hash of the weights) and kept in st.session_state["insp_cache"].
 """
+import numpy as np
 import streamlit as st
 
 from backprop import inspect as insp
@@ -29,6 +30,7 @@ def render(net, x_test, t_test, class_names):
         st.info(T["no_net"], icon=":material/search:")
         return
     class_names = tuple(class_names)
+    x_test, t_test = np.asarray(x_test), np.asarray(t_test)
     if net.sizes[0] != insp.SIDE * insp.SIDE or net.sizes[-1] != len(class_names):
         st.warning(T["incompatible"].format(n_classes=len(class_names), n_in=net.sizes[0], n_out=net.sizes[-1]))
         return
@@ -113,6 +115,11 @@ def _select_mistake(index):
     st.session_state["insp_mistake"] = index
 
 
+def _first_page():
+    """A new class filter starts at page 1 (the old page number may not exist any more)."""
+    st.session_state.pop("insp_mpage", None)
+
+
 def _mistakes(T, big, net, x_test, t_test, class_names):
     result = _inspection(net, x_test, t_test)
     if len(result.mistakes) == 0:
@@ -125,7 +132,7 @@ def _mistakes(T, big, net, x_test, t_test, class_names):
     if not big:
         left, right = st.columns(2)
         options = [None, *range(len(class_names))]
-        wanted = left.selectbox(T["mistakes_filter"], options, key="insp_mclass",
+        wanted = left.selectbox(T["mistakes_filter"], options, key="insp_mclass", on_change=_first_page,
                                 format_func=lambda c: T["mistakes_any"] if c is None else class_names[c])
         if wanted is not None:
             mistakes = mistakes[t_test[mistakes] == wanted]
@@ -139,7 +146,7 @@ def _mistakes(T, big, net, x_test, t_test, class_names):
         return
 
     selected = st.session_state.get("insp_mistake")
-    if selected is None or selected not in result.mistakes:
+    if selected not in mistakes:  # none yet, another page or filter, or no longer a mistake for these weights
         selected = int(mistakes[0])
     images = x_test.reshape(len(x_test), 28, 28)
     gallery, detail = st.columns([3, 2], gap="medium")

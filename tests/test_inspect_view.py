@@ -88,6 +88,18 @@ def test_clicking_a_mistake_shows_its_probabilities(net, data):
         m.value for m in at.markdown)
 
 
+def test_mistakes_filter_by_class_and_page(net, data):
+    at = _open(_app(net, data), "Mistakes")
+    at.number_input(key="insp_mpage").set_value(3).run()
+    at.selectbox(key="insp_mclass").set_value(5).run()  # fewer pages for one class: back to page 1
+    assert not at.exception, at.exception
+    pages = [w for w in at.number_input if w.key == "insp_mpage"]
+    assert not pages or pages[0].value == 1
+    shown = [int(b.key.removeprefix("insp_m")) for b in at.button if b.key.startswith("insp_m")]
+    assert shown and all(data.t_test[i] == 5 for i in shown)
+    assert f"Test image #{shown[0]}: true **5**" in " ".join(m.value for m in at.markdown)  # detail follows
+
+
 def test_draw_tab_waits_for_a_drawing_and_warns_about_fashion(net, data):
     at = _open(_app(net, data), "Draw a digit")
     assert not at.exception, at.exception
