@@ -196,8 +196,10 @@ config = CheckConfig(
 )
 problems = config.problems(n_images)
 if problems:  # the controls should prevent this; say what is wrong rather than fail
+    named = lambda values: {k: ACTIVATIONS.get(v, v) if k == "activation" else v  # noqa: E731
+                            for k, v in values.items()}
     st.error(T["problem_intro"] + "\n" + "\n".join(
-        f"- {T['problem_' + code].format(**values)}" for code, values in problems))
+        f"- {T['problem_' + code].format(**named(values))}" for code, values in problems))
     st.stop()
 
 
@@ -302,7 +304,7 @@ if config.bug:
     expected = planted.expected(config.batch_size)
     caught = check.failed
     with st.container(border=True):
-        st.markdown("**" + T["bug_heading"].format(title=T["bugs"][planted.key]) + "**")
+        st.markdown("**" + T["bug_heading"].format(title=T["bug_titles"][planted.key]) + "**")
         st.markdown(T["bug_explanations"][planted.key])
         if not expected:
             st.warning(T["bug_not_caught_batch"].format(batch=config.batch_size))
@@ -316,9 +318,11 @@ if config.bug:
         with st.expander(T["bug_show_code"], expanded=not PRESENT):
             left, right = st.columns(2)
             left.caption(T["bug_code_right"].format(cls=planted.replaces.__name__))
-            left.code(textwrap.dedent(inspect.getsource(planted.replaces.backward)), language="python")
+            left.code(textwrap.dedent(inspect.getsource(planted.replaces.backward)), language="python",
+                      wrap_lines=True)
             right.caption(T["bug_code_wrong"].format(cls=planted.layer_class.__name__))
-            right.code(textwrap.dedent(inspect.getsource(planted.layer_class.backward)), language="python")
+            right.code(textwrap.dedent(inspect.getsource(planted.layer_class.backward)), language="python",
+                       wrap_lines=True)
 
 # Figures, in tabs that run only when open ------------------------------------------------------------
 TABS = ("tab_heatmaps", "tab_tiles", "tab_scatter", "tab_sweep")
@@ -337,12 +341,14 @@ with tabs["tab_heatmaps"]:
         st.plotly_chart(figs.param_heatmaps(params[key], T, row_name=T[rows_name],
                                             col_name=T[cols_name] if cols_name else "", big=PRESENT),
                         key="gc_heatmap", theme=None)
-        st.caption(T["heatmap_caption"])
+        if params[key].shape_error is None:
+            st.caption(T["heatmap_caption"])
 
 with tabs["tab_tiles"]:
     if tabs["tab_tiles"].open:
         w1 = params["W1"]
-        st.plotly_chart(figs.w1_tiles(w1, T, big=PRESENT), key="gc_tiles_fig", theme=None)
+        st.plotly_chart(figs.w1_tiles(w1, T, big=PRESENT, width=1060 if PRESENT else 820), key="gc_tiles_fig",
+                        theme=None)
         st.caption(T["tiles_caption"].format(units=min(w1.shape[1], 100), total=w1.shape[1]))
 
 with tabs["tab_scatter"]:

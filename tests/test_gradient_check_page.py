@@ -6,6 +6,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from backprop.gradient import H_CHOICES
+from backprop.planted_bugs import BUGS
+from pages import chrome
 
 PARAMS = ["W1", "b1", "W2", "b2"]
 RED = "#ffd7d5"  # the page's background for a 'wrong' verdict
@@ -123,3 +125,9 @@ def test_presentation_mode_puts_the_table_first_and_folds_the_settings():
     assert "Gradient check" == at.title[0].value and not at.markdown  # no intro paragraph
     assert verdicts(at) == dict.fromkeys(PARAMS, "✔ excellent")
     assert "Checked" not in at.table[0].value.columns  # fewer columns on a projector
+
+
+def test_every_planted_bug_has_its_words_in_the_catalogue():
+    T = chrome.text("gradient_check")
+    for section in ("bugs", "bug_titles", "bug_explanations"):
+        assert set(T[section]) == set(BUGS), section

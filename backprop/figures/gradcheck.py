@@ -18,7 +18,7 @@ MINUS = "\u2212"  # a real minus sign reads better on a projector than a hyphen
 
 
 def fmt(value, digits=3):
-    """Scientific notation with ``digits`` significant digits: 4.42e−10, −1.99e−06, 2.00e+00; NaN '—', inf '∞'."""
+    """``digits`` significant digits, scientific: 4.42e−10, −1.99e−06, 2.00e+00; NaN '—', inf '∞'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     value = float(value)
@@ -94,12 +94,12 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
     flat = check.indices
     marks = []
     if check.n_kinks:
-        marks.append((flat[check.kinks], dict(symbol="x-thin", size=9, line=dict(width=2, color=KINK)),
+        marks.append((flat[check.kinks], dict(symbol="x-thin", size=6, opacity=0.8, line=dict(width=1.5, color=KINK)),
                       labels["fig_kinks"]))
     index, _, _ = check.worst
     if index is not None and check.verdict not in ("excellent", "unresolved"):
         marks.append((np.array([np.ravel_multi_index(index, check.shape)]),
-                      dict(symbol="circle-open", size=16, line=dict(width=3, color=BAD)), labels["fig_worst"]))
+                      dict(symbol="circle-open", size=16, color=BAD, line=dict(width=3)), labels["fig_worst"]))
     for where, marker, name in marks:
         if vector:
             xs, ys = where, np.zeros(len(where), dtype=int)
@@ -113,9 +113,10 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
         coloraxis=dict(colorscale=DIVERGING, cmin=-scale, cmax=scale,
                        colorbar=dict(**bar, y=1.0, yanchor="top", len=0.62, title=labels["fig_gradient"])),
         coloraxis2=dict(colorscale=DIVERGING, cmin=-dscale, cmax=dscale,
-                        colorbar=dict(**bar, y=0.0, yanchor="bottom", len=0.3, title=labels["fig_difference"])),
+                        colorbar=dict(**bar, y=0.0, yanchor="bottom", len=0.32, nticks=3,
+                                      title=labels["fig_difference"])),
         plot_bgcolor=GAP, showlegend=bool(marks),
-        legend=dict(orientation="h", yanchor="top", y=-0.08, x=0),
+        legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="right", x=1),
     )
     n_rows, n_cols = _display(back, transpose).shape
     for row in (1, 2, 3):  # explicit ranges: the heatmap fills its panel edge to edge
@@ -123,8 +124,8 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
                          showticklabels=not vector, range=[n_rows - 0.5, -0.5])
         fig.update_xaxes(showgrid=False, zeroline=False, row=row, col=1, range=[-0.5, n_cols - 0.5])
     fig.update_xaxes(title_text=x_name, row=3, col=1)
-    height = 330 if vector else (620 if transpose and back.shape[0] > 100 else 560)
-    return base_layout(fig, big=big, height=height)
+    height = 420 if vector else (620 if transpose and back.shape[0] > 100 else 560)
+    return _titles_sized(base_layout(fig, big=big, height=height), big)
 
 
 def shape_text(shape):
@@ -132,9 +133,12 @@ def shape_text(shape):
     return "×".join(str(n) for n in shape)
 
 
-def w1_tiles(check, labels, *, image_shape=(28, 28), cols=5, max_units=100, big=False):
+def w1_tiles(check, labels, *, image_shape=(28, 28), cols=5, max_units=100, big=False, width=820):
     """W1's gradient as one image per hidden unit: column j of W1 (784,) drawn as 28 x 28, for
-    backprop, numerical and difference side by side. Pixels not checked are grey."""
+    backprop, numerical and difference side by side. Pixels not checked are grey.
+
+    width : the expected width in pixels, so that the height fits square tiles without empty bands.
+    """
     if check.shape_error is not None:
         return empty_figure(labels["fig_shape_error"].format(
             name=check.name, got=str(check.shape_error), want=str(check.shape)), big=big)
@@ -181,8 +185,10 @@ def w1_tiles(check, labels, *, image_shape=(28, 28), cols=5, max_units=100, big=
                                   "title": dict(text=labels["fig_difference"], side="top")}),
         plot_bgcolor="white", margin=dict(b=90),
     )
-    fig = base_layout(fig, big=big, height=150 + 56 * rows)
-    fig.update_layout(margin=dict(b=100))  # room for the colour bars under the tiles
+    tile = 0.3 * width / cols  # each panel is about 30% of the width
+    fig = _titles_sized(base_layout(fig, big=big), big)
+    # base_layout's height factor for big type is not wanted here: the tiles set the height.
+    fig.update_layout(height=int(70 + rows * tile + 110), margin=dict(t=50, b=110))
     return fig
 
 
@@ -230,7 +236,16 @@ def scatter(check_result, labels, *, big=False, max_points=20_000, seed=0):
         fig.update_xaxes(title_text=labels["fig_backprop"], exponentformat="e", row=row, col=col)
         fig.update_yaxes(title_text=labels["fig_numerical"], exponentformat="e", row=row, col=col)
     fig.update_layout(showlegend=False)
-    return base_layout(fig, big=big, height=330 * n_rows)
+    return _titles_sized(base_layout(fig, big=big, height=330 * n_rows), big)
+
+
+def _titles_sized(fig, big):
+    """Subplot titles (annotations made by make_subplots) at the figure's type size, not plotly's 16 px."""
+    size = 20 if big else 15
+    for a in fig.layout.annotations:
+        if a.font.size is None:
+            a.font.size = size
+    return fig
 
 
 def _panel_title(p, labels):
