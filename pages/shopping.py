@@ -365,7 +365,8 @@ def stepper():
     plain_where = where
     if state.step:
         where += f" · `{graph.nodes[state.step.node].layer}`"
-    where += f" :gray[· {T['step_of'].format(k=k, total=last)}]"
+    if not big:  # on a projector the headline stays on one line
+        where += f" :gray[· {T['step_of'].format(k=k, total=last)}]"
     if k == last:
         where += f" :green[· {T['done']}]"
     if big:
