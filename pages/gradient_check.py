@@ -14,7 +14,7 @@ import streamlit as st
 
 from backprop import datasets
 from backprop.figures import gradcheck as figs
-from backprop.gradient import H_CHOICES, MAX_BATCH, CheckConfig, run_check, run_sweep
+from backprop.gradient import H_CHOICES, MAX_BATCH, CheckConfig, loop_seconds_estimate, run_check, run_sweep
 from backprop.planted_bugs import BUGS
 from pages import chrome
 
@@ -38,6 +38,7 @@ DEFAULTS = {
     "gc_sample": False, "gc_entries": 100, "gc_kinks": True, "gc_param": "W1",
 }
 KEEP = 6  # checks (and sweeps) remembered per session
+LOOP_ASK_S = 15  # the book's loop asks before running longer than this
 SWEEP_ENTRIES = 20  # entries per parameter in the h sweep
 
 
@@ -62,6 +63,15 @@ def on_bug():
     bug = st.session_state.gc_bug
     if bug in BUGS:  # show a parameter the bug breaks
         st.session_state.gc_param = BUGS[bug].corrupts[0]
+
+
+def sample_instead():
+    st.session_state.gc_sample = True
+    st.session_state.gc_entries = 100
+
+
+def duration_text(seconds):
+    return T["about_min"].format(n=round(seconds / 60)) if seconds >= 90 else T["about_s"].format(n=round(seconds))
 
 
 def load_data():
@@ -203,6 +213,21 @@ if problems:  # the controls should prevent this; say what is wrong rather than 
     st.stop()
 
 
+key = (data.name, config)
+if (config.method == "loop" and key not in st.session_state.get("gc_checks", {})
+        and st.session_state.get("gc_loop_ok") != key):
+    estimate = loop_seconds_estimate(config, data.x_train, data.t_train)
+    if estimate > LOOP_ASK_S:  # a long wait should be a choice, with the quick way out next to it
+        st.warning(T["loop_slow"].format(entries=config.n_entries(), images=config.batch_size,
+                                         time=duration_text(estimate)))
+        go, sample = st.columns([1, 1.4])
+        if go.button(T["loop_run"].format(time=duration_text(estimate)), icon=":material/hourglass_top:"):
+            st.session_state.gc_loop_ok = key
+            st.rerun()
+        sample.button(T["loop_sample"], on_click=sample_instead, icon=":material/filter_alt:")
+        st.stop()
+
+
 def compute_check():
     progress = Progress(T["progress_check"], method=T[METHODS[config.method]], entries=config.n_entries())
     try:
@@ -212,7 +237,7 @@ def compute_check():
 
 
 try:
-    stored = remember("gc_checks", (data.name, config), compute_check)
+    stored = remember("gc_checks", key, compute_check)
 except ValueError as e:  # defensive: problems() should have caught it
     st.error(T["check_failed"].format(error=e))
     st.stop()

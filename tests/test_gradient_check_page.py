@@ -131,3 +131,17 @@ def test_every_planted_bug_has_its_words_in_the_catalogue():
     T = chrome.text("gradient_check")
     for section in ("bugs", "bug_titles", "bug_explanations"):
         assert set(T[section]) == set(BUGS), section
+
+
+def test_a_long_book_loop_asks_first_and_offers_sampling():
+    at = open_page()
+    at.number_input(key="gc_hidden").set_value(200).run()
+    at.number_input(key="gc_batch").set_value(50).run()
+    at.segmented_control(key="gc_method").set_value("loop").run()
+    assert not at.exception and not at.table  # nothing ran yet: 159,010 entries would take many minutes
+    assert "The book's loop would take" in at.warning[0].value and "159,010 entries" in at.warning[0].value
+    sample = next(b for b in at.button if b.label.startswith("Sample 100 entries"))
+    sample.click().run()
+    assert not at.exception
+    assert at.table[0].value["Checked"].tolist() == ["100", "100", "100", "10"]
+    assert any("the book's loop" in c.value for c in at.caption)
