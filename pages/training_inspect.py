@@ -127,7 +127,8 @@ def _mistakes(T, big, net, x_test, t_test, class_names):
         return
     n, m = result.n, len(result.mistakes)
     st.markdown(T["mistakes_summary"].format(m=m, n=n, share=m / n))
-    per_page, per_row = (8, 4) if big else (18, 6)
+    long_names = max(map(len, class_names)) > 2  # "Ankle boot→Sneaker" needs wider buttons than "7→2"
+    per_page, per_row = (8, 4) if big else (16, 4) if long_names else (18, 6)
     mistakes = result.mistakes
     if not big:
         left, right = st.columns(2)
@@ -158,8 +159,9 @@ def _mistakes(T, big, net, x_test, t_test, class_names):
                 true, pred = class_names[int(t_test[i])], class_names[int(result.pred[i])]
                 with col:
                     st.image(figs.paper_image(images[i], scale=4 if big else 3), width="stretch")
-                    st.button(T["mistake_button"].format(true=true, pred=pred), key=f"insp_m{i}",
-                              on_click=_select_mistake, args=(i,), width="stretch",
+                    label = T["mistake_button_long" if long_names else "mistake_button"].format(true=true, pred=pred)
+                    st.button(label, key=f"insp_m{i}",
+                              on_click=_select_mistake, args=(i,), width="stretch", wrap=True,
                               type="primary" if i == selected else "secondary",
                               help=T["mistake_button_help"].format(
                                   index=i, true=true, pred=pred, p=figs.percent(result.proba[i, result.pred[i]])))
