@@ -11,10 +11,10 @@ chrome.apply_chrome()
 page = st.navigation(
     [
         st.Page("pages/home.py", title=T["home"], icon=":material/home:", default=True),
-        st.Page("pages/shopping.py", title=T["shopping"], icon=":material/shopping_cart:", url_path="shopping"),
-        st.Page("pages/gradient_check.py", title=T["gradient_check"], icon=":material/rule:",
-                url_path="gradient-check"),
-        st.Page("pages/training.py", title=T["training"], icon=":material/monitoring:", url_path="training"),
+        # URLs are the file names (/shopping, /gradient_check, /training), as chrome.py explains.
+        st.Page("pages/shopping.py", title=T["shopping"], icon=":material/shopping_cart:"),
+        st.Page("pages/gradient_check.py", title=T["gradient_check"], icon=":material/rule:"),
+        st.Page("pages/training.py", title=T["training"], icon=":material/monitoring:"),
     ],
     position="top" if chrome.presenting() else "sidebar",
 )

@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 LOCALES = Path(__file__).parent / "locales"
 DEFAULT_LANG = "en"
@@ -73,3 +74,20 @@ def apply_chrome():
 def dataset_in_use():
     """The dataset the explorers use in this session (the training page may change it)."""
     return st.session_state.get("dataset", "sample")
+
+
+def _route_through_app():
+    """Make a bookmarked page URL work on a freshly started server.
+
+    Until some session has run app.py's st.navigation, Streamlit treats the ``pages/`` folder as
+    an old-style multipage app and runs a requested page file (``/shopping``) on its own, without
+    app.py's routing and chrome. Every page imports this module first, so the first such run turns
+    that mode off for the process and reruns, this time through app.py; st.Page URLs equal the file
+    names, so the rerun lands on the same page with the same query string.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_route_through_app()

@@ -1,4 +1,5 @@
-"""Shared fixtures: the project on sys.path, a live `streamlit run app.py`, and headless Chromium."""
+"""Shared fixtures: a live `streamlit run app.py`, and headless Chromium driven by Playwright."""
+import contextlib
 import os
 import socket
 import subprocess
@@ -21,11 +22,11 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
+@contextlib.contextmanager
+def running_app():
     """Start the app exactly as the README does (plus a free port) and yield its URL."""
     port = _free_port()
-    log = open(ROOT / "tests" / ".streamlit-test.log", "w")
+    log = open(ROOT / "tests" / ".streamlit-test.log", "a")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -33,24 +34,32 @@ def app_url():
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            raise RuntimeError(f"streamlit did not start; see {log.name}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"streamlit did not start; see {log.name}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """One server shared by the browser tests."""
+    with running_app() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ SLOW = 30_000  # ms: the first run of a page (and the table's code) can take a w
 def test_check_shows_table_and_heatmap_then_catches_a_planted_bug(app_url, page):
     page.goto(app_url)  # the home page first: a fresh server learns the app's page URLs on its first run
     wait_for_app(page)
-    page.goto(app_url + "/gradient-check")
+    page.goto(app_url + "/gradient_check")
     table = page.get_by_test_id("stTable")
     expect(table).to_be_visible(timeout=SLOW)
     for name in ("W1", "b1", "W2", "b2"):
@@ -30,5 +30,5 @@ def test_check_shows_table_and_heatmap_then_catches_a_planted_bug(app_url, page)
     expect(rows["b1"]).to_contain_text("wrong")
     expect(rows["W2"]).to_contain_text("excellent")
     expect(rows["b2"]).to_contain_text("excellent")
-    expect(page).to_have_url(app_url + "/gradient-check?gc_bug=relu_mask_wrong_side")
+    expect(page).to_have_url(app_url + "/gradient_check?gc_bug=relu_mask_wrong_side")
     expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -2,9 +2,11 @@
 import pytest
 from playwright.sync_api import expect
 
+from conftest import running_app
+
 pytestmark = pytest.mark.browser
 
-NAV = [("Shopping graph", "/shopping"), ("Gradient check", "/gradient-check"), ("Live training", "/training"),
+NAV = [("Shopping graph", "/shopping"), ("Gradient check", "/gradient_check"), ("Live training", "/training"),
        ("Home", "/")]
 
 
@@ -24,5 +26,17 @@ def test_presentation_mode_puts_navigation_on_top(app_url, page):
     page.wait_for_function("getComputedStyle(document.documentElement).fontSize === '22px'")
     expect(page.get_by_test_id("stExpandSidebarButton")).to_be_visible()  # sidebar collapsed
     page.get_by_test_id("stTopNav").get_by_role("link", name="Gradient check").click()
-    page.wait_for_url(app_url + "/gradient-check?present=1")
+    page.wait_for_url(app_url + "/gradient_check?present=1")
     page.wait_for_function("getComputedStyle(document.documentElement).fontSize === '22px'")
+
+
+def test_a_bookmarked_page_opens_first_on_a_fresh_server(page):
+    # Before any session has run app.py, Streamlit would run pages/shopping.py on its own, as an
+    # old-style pages/ folder app (no routing, a sidebar listing chrome.py); pages/chrome.py reroutes.
+    with running_app() as url:
+        page.goto(url + "/shopping?preset=apples_oranges&step=7")
+        expect(page.get_by_text("Backward 3 of 4")).to_be_visible()
+        nav = page.get_by_test_id("stSidebarNav")
+        expect(nav.get_by_role("link")).to_have_count(4)
+        expect(nav).not_to_contain_text("chrome")
+        expect(page).to_have_url(url + "/shopping?preset=apples_oranges&step=7")
