@@ -6,9 +6,10 @@ Prints one JSON line per measurement (times in ms: median, p90, max):
 - server: one step (Next or Back) through AppTest, i.e. app.py + the page script, run in-process
   (AppTest's own bookkeeping included, so an upper bound), plus the pure part of it: the graph's
   states, the figure and its JSON.
-- browser: ``streamlit run app.py`` on a free port, headless Debian Chromium at 1280x720; from the
-  keydown of PageDown (or the mousedown on Next) to the moment the current drawing shows the new
-  numbers, timed inside the page with performance.now().
+- browser: ``streamlit run app.py`` on a free port, headless Debian Chromium at 1280x720; after
+  a warm-up, from the keydown of PageDown/PageUp (or the mousedown on Next/Back) to the moment the
+  current drawing shows the new numbers, timed inside the page with performance.now(). Steps go
+  back and forth between step 0 and step 8.
 Target on this 2-core machine: server under 50 ms, browser under 300 ms. The load average is
 printed too: other work on the machine shows up in every number.
 """
@@ -69,8 +70,11 @@ def bench_server(steps):
     at.run()
     at.switch_page("pages/shopping.py").run()
     times = []
-    for i in range(steps):
-        key = "shop_next" if (i // 8) % 2 == 0 else "shop_back"
+    k, forward = 0, True
+    for _ in range(steps):
+        forward = k < 8 if k in (0, 8) else forward
+        k += 1 if forward else -1
+        key = "shop_next" if forward else "shop_back"
         start = time.perf_counter()
         at.button(key=key).click().run()
         times.append(1000 * (time.perf_counter() - start))
@@ -121,18 +125,21 @@ def bench_browser(steps):
             page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg')
             page.wait_for_timeout(1500)
             results = []
-            for how in ("PageDown", "click"):
+            k, forward = 0, True  # ping-pong between step 0 and step 8
+            for how in ("warm-up", "PageDown", "click"):
                 times = []
-                for i in range(steps):
-                    forward = (i // 8) % 2 == 0
+                for _ in range(steps):
+                    forward = k < 8 if k in (0, 8) else forward
+                    k += 1 if forward else -1
                     page.evaluate(ARM_JS, LABELS_JS)
-                    if how == "click":
+                    if how in ("click", "warm-up"):
                         page.get_by_role("button", name="Next" if forward else "Back").first.click()
                     else:
                         page.keyboard.press("PageDown" if forward else "PageUp")
                     times.append(page.evaluate("window.__shopDone"))
                     page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
-                results.append({"workload": "shopping_browser_step", "input": how, **summary(times)})
+                if how != "warm-up":
+                    results.append({"workload": "shopping_browser_step", "input": how, **summary(times)})
             browser.close()
         return results
     finally:
