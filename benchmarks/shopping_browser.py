@@ -46,7 +46,10 @@ ARM_JS = """(labelsSrc) => {
     window.addEventListener('mousedown', start, {capture: true, once: true});
     const obs = new MutationObserver(() => {
       const s = labels();
-      if (t0 !== null && s !== before && s.endsWith('(backward)')) { obs.disconnect(); resolve(performance.now() - t0); }
+      if (t0 !== null && s !== before && s.endsWith('(backward)')) {
+        obs.disconnect();
+        resolve(performance.now() - t0);
+      }
     });
     obs.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
   });

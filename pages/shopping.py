@@ -220,7 +220,8 @@ def check_table(graph, state):
             backprop, difference = f"**{_hover_num(c.backprop)}**", f"{c.difference:.1e} {verdict}"
         else:
             backprop, difference = T["check_pending"], ""
-        rows.append(f"| `{c.name}` | {_hover_num(c.value)} | {_hover_num(c.numerical, 8)} | {backprop} | {difference} |")
+        numerical = _hover_num(c.numerical, 8)
+        rows.append(f"| `{c.name}` | {_hover_num(c.value)} | {numerical} | {backprop} | {difference} |")
     st.markdown(T["check_intro"].format(h="10⁻⁴"))
     st.markdown("\n".join(rows), unsafe_allow_html=True)
     st.page_link("pages/gradient_check.py", label=T["check_link"], icon=":material/rule:")

@@ -147,7 +147,8 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
     if legend:
         annotations.append(dict(
             x=1, y=1, xref="paper", yref="paper", xanchor="right", yanchor="top", showarrow=False, align="right",
-            text=f"<span style='color:{FORWARD}'>{legend[0]}</span><br><span style='color:{BACKWARD}'>{legend[1]}</span>",
+            text=(f"<span style='color:{FORWARD}'>{legend[0]}</span><br>"
+                  f"<span style='color:{BACKWARD}'>{legend[1]}</span>"),
             font=dict(size=size - 2)))
 
     xs = [p[0] for p in pos.values()]
