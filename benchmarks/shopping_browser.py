@@ -122,8 +122,6 @@ def bench_browser(steps):
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.goto(url)  # the entry page first (a cold server serves deep links from pages/)
-            page.wait_for_selector('[data-testid="stMain"]')
             page.goto(url + "/shopping?preset=apples_oranges&step=0")
             page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg')
             page.wait_for_timeout(1500)

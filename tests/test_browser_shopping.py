@@ -13,17 +13,6 @@ LABELS = ("() => [...document.querySelectorAll('[data-testid=\"stElementContaine
           " [data-testid=\"stPlotlyChart\"] .annotation-text')].map(t => t.textContent).join('|')")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def entry_page_first(app_url, browser):
-    """Open the entry page once: until a server has run app.py, Streamlit 1.67 serves a deep link
-    such as /shopping?step=7 from the pages/ folder (MPA v1) instead of through st.navigation."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(app_url)
-    wait_for_app(page)
-    context.close()
-
-
 def open_shopping(page, app_url, query):
     page.goto(f"{app_url}/shopping?{query}")
     page.wait_for_selector(DRAWING)
