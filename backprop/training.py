@@ -21,6 +21,8 @@ OPTIMIZER_PARAMS = {
     "RMSprop": ("decay_rate",), "Adam": ("beta1", "beta2"),
 }
 # Knobs that may change in the middle of a run; every other field needs a new run.
+BATCH_BLOCK = 64  # mini-batches of indices drawn per generator call
+CHECKPOINT_EVERY = 16  # steps between copies of the weights kept to undo a divergence
 LIVE_FIELDS = ("lr", "momentum", "decay_rate", "beta1", "beta2", "batch_size")
 _UNIT = (lambda v: 0 <= v < 1, "a number in [0, 1)")
 # name -> (Python type, test, what the value must be). NumPy scalars are accepted and stored as Python numbers.
@@ -137,7 +139,7 @@ class StepRecord:
     iteration: int  # 1-based count of steps taken, including this one
     loss: float  # mini-batch loss before the update
     epoch_end: bool  # this step completed an epoch (time to evaluate)
-    diverged: bool  # the loss, or a parameter after the update, was NaN or infinite; params were left as before
+    diverged: bool  # the loss was NaN or infinite: the update was skipped, broken weights restored
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,8 @@ class Trainer:
         self.seconds = 0.0  # time spent inside step()
         self._scale = self.dtype.type(1 / 255)
         self._pixels = self._x = None  # batch buffers, uint8 and float
-        self._backup = None  # params before the last update, to undo one that overflows
+        self._batches, self._next = None, 0  # pre-drawn mini-batch indices, and the next row to use
+        self._saved = None  # the weights at the last checkpoint
 
     @property
     def train_size(self):
@@ -201,10 +204,16 @@ class Trainer:
         return self.iteration >= self.config.iterations
 
     def step(self):
-        """One mini-batch: forward, backward, update. Returns a StepRecord; never prints."""
+        """One mini-batch: forward, backward, update. Returns a StepRecord; never prints.
+
+        A non-finite loss skips the update and reports divergence. An update that overflows shows
+        up one step later: NaN or infinite weights always give a NaN loss (inf * 0 is NaN), so the
+        loss, a free scalar, catches every divergence. Weights broken that way are put back to
+        the last checkpoint (taken every CHECKPOINT_EVERY steps), so a run can resume at a lower lr.
+        """
         start = time.perf_counter()
         b = self.config.batch_size
-        idx = self.batch_rng.integers(0, self.train_size, size=b)  # with replacement, as the book
+        idx = self._next_batch(b)
         if self._x is None or self._x.shape[0] != b:  # reused buffers: no allocation per step
             self._pixels = np.empty((b, self.x_train.shape[1]), dtype=np.uint8)
             self._x = np.empty((b, self.x_train.shape[1]), dtype=self.dtype)
@@ -212,28 +221,41 @@ class Trainer:
         np.copyto(self._x, self._pixels)  # uint8 -> float, then scale in place: faster than one mixed-type op
         self._x *= self._scale
         loss, grads = self.net.loss_and_gradient(self._x, self.t_train[idx])
-        diverged = not math.isfinite(loss) or not self._update(grads)
+        diverged = not math.isfinite(loss)
+        if diverged:
+            self._restore_if_broken()
+        else:
+            if self.iteration % CHECKPOINT_EVERY == 0:
+                self._checkpoint()
+            self.optimizer.update(self.net.params, grads)
         self.iteration += 1
         self.seconds += time.perf_counter() - start
         return StepRecord(self.iteration, loss, self.iteration % self.iter_per_epoch == 0, diverged)
 
-    def _update(self, grads):
-        """Apply the optimizer; if a parameter became NaN or infinite, restore all and return False.
+    def _checkpoint(self):
+        if self._saved is None:
+            self._saved = {key: np.empty_like(p) for key, p in self.net.params.items()}
+        for key, p in self.net.params.items():
+            np.copyto(self._saved[key], p)
 
-        A finite loss does not make the update finite: lr * dW can overflow (float32 ends near 3.4e38).
-        Restoring in place keeps the arrays the layers share; the optimizer's state is not restored.
-        """
+    def _restore_if_broken(self):
+        """Copy the checkpoint back in place (the layers share these arrays) if any weight is not finite."""
         params = self.net.params
-        if self._backup is None:
-            self._backup = {key: np.empty_like(p) for key, p in params.items()}
-        for key, p in params.items():
-            np.copyto(self._backup[key], p)
-        self.optimizer.update(params, grads)
-        if all(np.isfinite(p).all() for p in params.values()):
-            return True
-        for key, p in params.items():
-            np.copyto(p, self._backup[key])
-        return False
+        if self._saved is not None and not all(np.isfinite(p).all() for p in params.values()):
+            for key, p in params.items():
+                np.copyto(p, self._saved[key])
+
+    def _next_batch(self, batch_size):
+        """Indices of the next mini-batch, drawn with replacement as the book does.
+
+        Drawn BATCH_BLOCK batches at a time (one generator call instead of one per step); the
+        sequence depends only on the seed and the batch sizes used, so pausing changes nothing.
+        """
+        if self._batches is None or self._batches.shape[1] != batch_size or self._next == len(self._batches):
+            self._batches = self.batch_rng.integers(0, self.train_size, size=(BATCH_BLOCK, batch_size))
+            self._next = 0
+        self._next += 1
+        return self._batches[self._next - 1]
 
     def evaluate(self):
         """Accuracy on the whole training set and the whole test set (the book's per-epoch check)."""

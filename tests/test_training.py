@@ -9,7 +9,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from backprop.datasets import load_dataset
-from backprop.training import LIVE_FIELDS, TrainConfig, Trainer
+from backprop.training import CHECKPOINT_EVERY, LIVE_FIELDS, TrainConfig, Trainer
 
 SMALL = dict(hidden_sizes=(20,), batch_size=50, iterations=1000, train_size=1000)  # 20 steps an epoch
 
@@ -257,28 +257,45 @@ def step_until_diverged(trainer):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow in matmul/exp is the point here
-@pytest.mark.parametrize("changes, loss_finite", [
-    # lr 1e30: the second forward pass overflows, so the loss itself is NaN
-    (dict(lr=1e30, hidden_sizes=(5,)), False),
-    # lr 1e6, a tiny deep net: the 4th update overflows float32 weights while that step's loss was finite;
-    # checking the loss alone would leave inf weights behind
-    (dict(lr=1e6, hidden_sizes=(10, 10, 10)), True),
+@pytest.mark.parametrize("changes, weights_survive", [
+    # lr 1e30: the second forward pass overflows, so the loss is NaN while the weights are still finite
+    (dict(lr=1e30, hidden_sizes=(5,)), True),
+    # lr 1e6, a tiny deep net: an update overflows float32 weights while its step's loss was finite;
+    # the very next loss is NaN, so divergence is reported one step later and the weights restored
+    (dict(lr=1e6, hidden_sizes=(10, 10, 10)), False),
 ])
-def test_divergence_is_reported_and_the_update_skipped(changes, loss_finite):
+def test_divergence_is_reported_the_update_skipped_and_weights_restored(changes, weights_survive):
     config = TrainConfig(**{**changes, "train_size": 300, "iterations": 50})
     trainer = Trainer(config)
-    record, before = step_until_diverged(trainer)
-    assert record.iteration < 50
-    assert math.isfinite(record.loss) == loss_finite
-    assert all(np.isfinite(p).all() for p in trainer.net.params.values())
-    assert same_params(params_of(trainer), before)  # the update was skipped (undone)
+    first_broken = None  # the first step after which some weight is NaN or infinite
+    while not trainer.done:
+        before = params_of(trainer)
+        record = trainer.step()
+        finite = all(np.isfinite(p).all() for p in trainer.net.params.values())
+        if not finite and first_broken is None:
+            first_broken = record.iteration
+        if record.diverged:
+            break
+    assert record.diverged and record.iteration < 50
+    assert not math.isfinite(record.loss)
     assert trainer.net.layers["Affine1"].W is trainer.net.params["W1"]
+    assert all(np.isfinite(p).all() for p in trainer.net.params.values())
+    if weights_survive:
+        assert first_broken is None
+        assert same_params(params_of(trainer), before)  # the update was skipped
+    else:
+        assert first_broken == record.iteration - 1  # caught at the next step, never later
+        # put back to the last checkpoint: the weights of a step that is a multiple of CHECKPOINT_EVERY
+        checkpoint = Trainer(config)
+        for _ in range((record.iteration - 2) // CHECKPOINT_EVERY * CHECKPOINT_EVERY):
+            checkpoint.step()
+        assert same_params(params_of(trainer), params_of(checkpoint))
 
     # Trainer.run stops at that very step
     again = Trainer(config)
     losses, evals = again.run()
     assert len(losses) == again.iteration == record.iteration and not again.done
-    assert losses[-1] == record.loss or (np.isnan(losses[-1]) and np.isnan(record.loss))
+    assert np.isnan(losses[-1]) or np.isinf(losses[-1])
 
 
 # --- epochs and train_size --------------------------------------------------------------------------
