@@ -15,7 +15,7 @@ for col, (page, key, icon) in zip(cols, [
     ("pages/gradient_check.py", "gradient_check", ":material/rule:"),
     ("pages/training.py", "training", ":material/monitoring:"),
 ]):
-    with col.container(border=True):
+    with col.container(border=True, height="stretch"):
         st.page_link(page, label=T[f"{key}_title"], icon=icon)
         st.markdown(T[f"{key}_blurb"])
 
