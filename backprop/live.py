@@ -1,18 +1,18 @@
 """Training in the background for the live page: a run controller, its bounded history, run records, exports.
 
-``LiveRun`` owns one Trainer. While its state is "running" a daemon thread steps it; every other
-thread talks to it through methods that take its lock, so Pause and Stop take effect between two
-steps (or two evaluation chunks), and only the thread that owns the trainer ever touches the
-training network: ``snapshot_net()`` hands out a copy made between steps. ``Lab`` is one browser
-session's bench: the current run, the runs a comparison preset queued, and the records of
-finished or stopped runs. Nothing here imports streamlit or calls it.
+``LiveRun`` owns one Trainer in a child process that steps it while the run's state is "running";
+the page talks to it through methods that send commands and wait for the child's answer, so Pause
+and Stop take effect between two steps (or two evaluation chunks), and only the child ever touches
+the training network: snapshots, records and exports use copies of the weights it sends.
+``Lab`` is one browser session's bench: the current run, the runs a comparison preset queued, and
+the records of finished or stopped runs. Nothing here imports streamlit or calls it.
 """
 import collections
-import contextlib
 import csv
 import io
 import json
 import math
+import multiprocessing
 import threading
 import time
 import zipfile
@@ -29,33 +29,6 @@ EVAL_CHUNK = 2000  # images per forward pass when evaluating; Pause is checked b
 RATIO_EVERY = 25  # measure update-to-weight ratios on the first step and every this many steps
 SMOOTHING = 0.95  # EMA factor per iteration for the smoothed loss (run both ways: about a 40-step window)
 MAX_POINTS = 1000  # buckets a drawn curve is reduced to
-
-
-# --- BLAS threads ---------------------------------------------------------------------------------
-
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter = None
-
-
-@contextlib.contextmanager
-def single_threaded_blas():
-    """One BLAS thread while any training runs (see backprop.bench: faster here, and it leaves a core
-    for the server). OpenBLAS's thread count is process-wide and changes results in the last bits,
-    so every step of every run executes under this limit; the last user out restores the original."""
-    global _blas_users, _blas_limiter
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limiter = threadpool_limits(limits=1, user_api="blas")
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
 
 
 # --- histories --------------------------------------------------------------------------------------
@@ -306,39 +279,60 @@ class RunRecord:
 
 
 class LiveRun:
-    """One training run stepped by a background thread.
+    """One training run, stepped in a child process while the page stays free.
 
     States: ready -> running <-> paused -> finished | stopped. ``start``/``resume`` run until the
     target iteration (config.iterations, extended by ``plus_epoch``/``step_once``); ``pause`` and
-    ``stop`` wait until the worker has let go of the trainer (normally well under a millisecond;
-    at most one evaluation chunk). The trainer belongs to whichever thread is advancing the run
-    (``_owner``); other threads only queue requests (knob changes, a copy of the weights).
+    ``stop`` return once the child has stopped between two steps (or two evaluation chunks).
 
-    data: a Dataset, or None for ``load_dataset(config.dataset)``.
-    on_finish(run): called (in the worker thread, no lock held) when the run reaches its target.
+    Why a process and not a thread: a Streamlit rerun is tens of milliseconds of Python, and while
+    the server runs Python a training thread waits for the GIL at every NumPy call; in its own
+    process the trainer loses nothing to the page. The child owns the Trainer; this object keeps
+    the history the child reports (every FLUSH_EVERY seconds) and the weights it sends whenever it
+    stops, so snapshots, records and exports never touch the training network.
+
+    data: a Dataset-like object sent to the child, or None for ``load_dataset(config.dataset)`` there.
+    on_finish(run): called (in this run's receiving thread, no lock held) when the run reaches its target.
+    Raises what building the Trainer raised (e.g. DatasetNotFoundError).
     """
 
     def __init__(self, config=None, data=None, *, run_id=1, label="", group=None, on_finish=None,
                  history_capacity=1 << 20):
-        self.trainer = Trainer(config or TrainConfig(), data)
+        self.initial_config = config or TrainConfig()
         self.run_id = run_id
         self.label = label
         self.group = group
-        self.initial_config = self.trainer.config
         self._on_finish = on_finish
+        ctx = _context()
+        self._conn, child_end = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child_end, self.initial_config, data),
+                                 name=f"backprop-train-{run_id}", daemon=True)
+        self._proc.start()
+        child_end.close()
+        try:
+            kind, info = self._conn.recv()
+        except EOFError:
+            self._proc.join(5)
+            raise RuntimeError("the training process could not start") from None
+        if kind == "failed":
+            self._proc.join(5)
+            raise info
+        self._send_lock = threading.Lock()
         self._cond = threading.Condition()
+        self._config = self.initial_config  # as requested: mid-run changes included
         self._state = READY
-        self._owner = None  # the thread advancing the run, if any
-        self._target = self.trainer.config.iterations
-        self._pause_at = None
-        self._pending_eval = True  # the book evaluates before the first step too
-        self._changes = {}  # knob changes waiting for the owner
-        self._net_requests = 0
-        self._net_copy = None
+        self._busy = False  # the child is stepping
+        self._closed = False
+        self._target = self.initial_config.iterations
+        self._iteration = 0
+        self._iter_per_epoch = info["iter_per_epoch"]
+        self.dataset_title = info["dataset_title"]
+        self._params = info["params"]  # as of the last time the child stopped
+        self._params_reply = None
         self._losses = LossHistory(history_capacity)
         self._evals = Rows(4)
         self._ratio_its = []
-        self._ratios = Rows(self.trainer.net.n_layers)
+        self._ratios = Rows(info["n_layers"])
         self._first_loss = None
         self._divergence = None
         self._diverged = False  # ever, even if resumed since
@@ -348,6 +342,8 @@ class LiveRun:
         self._eval_seconds = 0.0
         self._started_at = None  # perf_counter when the current stretch of running began
         self._rate_samples = collections.deque(maxlen=12)
+        self._receiver = threading.Thread(target=self._receive, name=f"backprop-receive-{run_id}", daemon=True)
+        self._receiver.start()
 
     # --- commands (any thread) ---------------------------------------------------------------------
 
@@ -357,27 +353,28 @@ class LiveRun:
 
     @property
     def iteration(self):
-        return self.trainer.iteration
+        return self._iteration
 
     @property
     def config(self):
-        """The current config, mid-run changes included (they are applied by the owner between steps)."""
-        with self._cond:
-            return replace(self.trainer.config, **self._changes) if self._changes else self.trainer.config
+        """The current config, mid-run changes included."""
+        return self._config
+
+    @property
+    def closed(self):
+        """The child process has ended: the run keeps its history and weights but cannot go on."""
+        return self._closed
 
     @property
     def can_resume(self):
-        return self._state == PAUSED and self._error is None and (
-            self._divergence is None or self._divergence.weights_finite)
+        return self._state == PAUSED and self._runnable()
 
     def start(self):
         """Run from READY, or continue a PAUSED run (same as ``resume``). Returns False if it cannot run."""
         with self._cond:
             if self._state not in (READY, PAUSED) or not self._runnable():
                 return False
-            self._state = RUNNING
-            self._pause_at = None
-            self._launch()
+            self._launch(None)
             return True
 
     resume = start
@@ -387,85 +384,96 @@ class LiveRun:
         with self._cond:
             if self._state not in (READY, PAUSED, FINISHED) or not self._runnable():
                 return False
-            ipe = self.trainer.iter_per_epoch
-            self._pause_at = self.trainer.iteration + ipe
-            self._target = max(self._target, self._pause_at)
-            self._state = RUNNING
-            self._launch()
+            pause_at = self._iteration + self._iter_per_epoch
+            self._target = max(self._target, pause_at)
+            self._launch(pause_at)
             return True
 
+    def step_once(self):
+        """One iteration (plus any evaluation due), waiting until it is done; the run must not be running."""
+        return self.run_steps(1)
+
+    def run_steps(self, n, timeout=None):
+        """``n`` iterations, waiting until they are done; then paused (or finished at the target)."""
+        with self._cond:
+            if self._state not in (READY, PAUSED, FINISHED) or not self._runnable():
+                return False
+            self._target = max(self._target, self._iteration + n)
+            self._launch(self._iteration + n)
+            return self._cond.wait_for(lambda: not self._busy, timeout)
+
     def pause(self, timeout=2.0):
-        """Stop stepping after the current step; returns True once the worker has let go."""
+        """Stop stepping after the current step; returns True once the child has stopped."""
         with self._cond:
             if self._state == RUNNING:
                 self._state = PAUSED
-            return self._wait_idle(timeout)
+                self._send(("pause",))
+            return self._cond.wait_for(lambda: not self._busy, timeout)
 
     def stop(self, timeout=2.0):
-        """End the run for good (it keeps its history); returns True once the worker has let go."""
+        """End the run for good (it keeps its history and weights) and its process."""
         with self._cond:
-            if self._state != FINISHED:
+            if self._state not in (FINISHED, STOPPED):
                 self._state = STOPPED
-            return self._wait_idle(timeout)
+                if self._busy:
+                    self._send(("pause",))
+            stopped = self._cond.wait_for(lambda: not self._busy, timeout)
+        self.close()
+        return stopped
+
+    def close(self, timeout=2.0):
+        """End the child process (pausing first if it is running). Idempotent."""
+        with self._cond:
+            if self._closed:
+                return
+            if self._busy:
+                if self._state == RUNNING:
+                    self._state = PAUSED
+                self._send(("pause",))
+                self._cond.wait_for(lambda: not self._busy, timeout)
+            if self._state in (READY, PAUSED):
+                self._state = STOPPED
+            self._closed = True
+            self._send(("close",))
+        self._proc.join(timeout)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(timeout)
 
     def wait(self, timeout=None):
-        """Block until the run is not running (finished, paused, stopped) and idle; True if it is."""
+        """Block until the run is not running (finished, paused, stopped); True if so."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._state != RUNNING and self._owner is None, timeout)
-
-    def step_once(self):
-        """One iteration now, in the calling thread (plus any evaluation due); the run must not be running."""
-        return self.run_steps(1)
-
-    def run_steps(self, n):
-        """``n`` iterations synchronously in the calling thread, then pause (or finish at the target).
-
-        Same code path as the worker, so results are identical to a background run.
-        """
-        with self._cond:
-            if self._state in (RUNNING, STOPPED) or self._owner is not None or not self._runnable():
-                return False
-            self._target = max(self._target, self.trainer.iteration + n)
-            self._pause_at = self.trainer.iteration + n
-            self._state = RUNNING
-            self._divergence = None
-            self._owner = threading.current_thread()
-            self._started_at = time.perf_counter()
-            self._rate_samples.clear()
-        self._work()
-        return True
+            return self._cond.wait_for(lambda: not self._busy, timeout)
 
     def adjust(self, **changes):
-        """Change knobs from ``LIVE_FIELDS`` mid-run; they apply from the next step. Raises ValueError."""
+        """Change knobs from ``LIVE_FIELDS`` mid-run; they apply from the child's next step. Raises ValueError."""
         frozen = set(changes) - set(LIVE_FIELDS)
         if frozen:
             raise ValueError(f"{', '.join(sorted(frozen))} cannot change mid-run: start a new run")
         with self._cond:
-            replace(self.trainer.config, **{**self._changes, **changes})  # validates, raises ValueError
-            self._changes.update(changes)
-            if self._owner is None:
-                self._apply_changes()
+            if self._closed:
+                raise ValueError("this run has ended: start a new run")
+            config = replace(self._config, **changes)  # validates, raises ValueError
+            self._config = config
+            self._send(("adjust", changes))
 
-    def snapshot_net(self, timeout=2.0):
-        """A new MultiLayerNet holding a copy of the weights as of the end of a step.
-
-        If the run is being advanced, the owner makes the copy between two steps; otherwise it is
-        made here. Nobody but the owner ever calls forward() on the training network.
-        """
+    def snapshot_net(self, timeout=5.0):
+        """A new MultiLayerNet holding a copy of the weights (sent by the child between two steps)."""
         with self._cond:
-            if self._owner is None:
-                params = {k: p.copy() for k, p in self.trainer.net.params.items()}
+            if self._busy:
+                self._params_reply = None
+                self._send(("params",))
+                self._cond.wait_for(lambda: self._params_reply is not None or not self._busy, timeout)
+                params = self._params_reply if self._params_reply is not None else self._params
             else:
-                self._net_requests += 1
-                self._cond.wait_for(lambda: self._net_copy is not None or self._owner is None, timeout)
-                self._net_requests -= 1
-                params = self._net_copy
-                if self._net_requests == 0:
-                    self._net_copy = None
-                if params is None:  # the owner let go without copying: now it is ours to read
-                    params = {k: p.copy() for k, p in self.trainer.net.params.items()}
-            config = self.trainer.config
+                params = self._params
+            config = self._config
         return net_from_params(config, params)
+
+    def history(self):
+        """(losses, loss stride, evals): copies of the full history, for export; never pauses the run."""
+        with self._cond:
+            return self._losses.values(), self._losses.stride, self._evals.array()
 
     def snapshot(self, max_points=MAX_POINTS):
         """Copies of the history and progress for drawing, reduced to at most ``max_points`` per curve."""
@@ -479,19 +487,19 @@ class LiveRun:
             seconds = self._seconds + (now - self._started_at if self._started_at is not None else 0.0)
             samples = list(self._rate_samples)
             state = self._state
-            iteration = self.trainer.iteration
+            iteration = self._iteration
             target = self._target
-            config = self.config
-            ipe = self.trainer.iter_per_epoch
-            fields = dict(evaluations=len(self._evals), first_loss=self._first_loss, divergence=self._divergence, error=self._error,
-                          adjustments=tuple(self._adjustments), eval_seconds=self._eval_seconds)
+            ipe = self._iter_per_epoch
+            fields = dict(config=self._config, evaluations=len(self._evals), first_loss=self._first_loss,
+                          divergence=self._divergence, error=self._error, adjustments=tuple(self._adjustments),
+                          eval_seconds=self._eval_seconds)
         its = (np.arange(1, len(losses) + 1) * stride).astype(np.int64)
         rate = math.nan
         if state == RUNNING and len(samples) >= 2 and samples[-1][0] > samples[0][0]:
             rate = (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
         eta = (target - iteration) / rate if rate > 0 else math.nan
         if len(evals) > max_points:
-            ex, _, _, _, _ = downsample(evals[:, 0], evals[:, 0], max_points)
+            ex = downsample(evals[:, 0], evals[:, 0], max_points)[0]
             cols = [downsample(evals[:, 0], evals[:, c], max_points)[1] for c in (1, 2, 3)]
             evals = np.column_stack([ex, *cols])
         if len(ratios) > max_points:
@@ -500,142 +508,264 @@ class LiveRun:
                                       for c in range(ratios.shape[1])])
             ratio_its = rx
         return Snapshot(
-            run_id=self.run_id, label=self.label, state=state, config=config, iteration=iteration,
-            target=target, epoch=iteration / ipe, iter_per_epoch=ipe, rate=rate, eta=eta, seconds=seconds,
+            run_id=self.run_id, label=self.label, state=state, iteration=iteration, target=target,
+            epoch=iteration / ipe, iter_per_epoch=ipe, rate=rate, eta=eta, seconds=seconds,
             loss=loss_curve(losses, its, stride, max_points), evals=evals, ratio_iterations=ratio_its,
-            ratios=ratios, dataset_title=self.trainer.dataset_title, **fields,
+            ratios=ratios, dataset_title=self.dataset_title, **fields,
         )
 
-    def history(self):
-        """(losses, loss stride, evals): copies of the full history, for export; never pauses the run."""
-        with self._cond:
-            return self._losses.values(), self._losses.stride, self._evals.array()
-
     def record(self):
-        """This run as a RunRecord (pauses it first if it is running)."""
+        """This run as a RunRecord (paused first if it is running)."""
         if self._state == RUNNING:
             self.pause()
         with self._cond:
-            status = FINISHED if self._state == FINISHED else STOPPED
-            params = {k: p.copy() for k, p in self.trainer.net.params.items()}
             return RunRecord(
-                run_id=self.run_id, label=self.label, status=status, config=self.initial_config,
-                adjustments=tuple(self._adjustments), iterations=self.trainer.iteration,
+                run_id=self.run_id, label=self.label, status=FINISHED if self._state == FINISHED else STOPPED,
+                config=self.initial_config, adjustments=tuple(self._adjustments), iterations=self._iteration,
                 seconds=self._seconds, losses=self._losses.values(), loss_stride=self._losses.stride,
-                evals=self._evals.array(), params=params, diverged=self._diverged,
-                dataset_title=self.trainer.dataset_title, group=self.group,
+                evals=self._evals.array(), params=dict(self._params), diverged=self._diverged,
+                dataset_title=self.dataset_title, group=self.group,
             )
 
-    # --- the owner's side ------------------------------------------------------------------------------
+    # --- talking to the child --------------------------------------------------------------------------
 
     def _runnable(self):
-        return self._error is None and (self._divergence is None or self._divergence.weights_finite)
+        return not self._closed and self._error is None and (
+            self._divergence is None or self._divergence.weights_finite)
 
-    def _launch(self):
-        """Start a worker if none owns the trainer (called with the lock held)."""
+    def _launch(self, pause_at):
+        """Tell the child to run (lock held)."""
         self._divergence = None  # _runnable() said it was recoverable: the message has served
-        if self._owner is None:
-            self._started_at = time.perf_counter()
-            self._rate_samples.clear()
-            self._owner = threading.Thread(target=self._work, name=f"backprop-train-{self.run_id}", daemon=True)
-            self._owner.start()
+        self._state = RUNNING
+        self._busy = True
+        self._started_at = time.perf_counter()
+        self._rate_samples.clear()
+        self._send(("run", self._target, pause_at))
 
-    def _wait_idle(self, timeout):
-        if self._owner is threading.current_thread():
-            return True
-        return self._cond.wait_for(lambda: self._owner is None, timeout)
+    def _send(self, message):
+        with self._send_lock:
+            try:
+                self._conn.send(message)
+            except (OSError, ValueError):  # the child is gone; _receive reports it
+                pass
 
-    def _apply_changes(self):
-        """Hand queued knob changes to the trainer (owner, or lock held with no owner)."""
-        changes, self._changes = self._changes, {}
-        if changes:
-            self.trainer.adjust(**changes)
-            self._adjustments.append(Adjustment(self.trainer.iteration + 1, tuple(sorted(changes.items()))))
-
-    def _work(self):
-        finished = False
-        try:
-            with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                finished = self._loop()
-        except Exception as e:  # a bug must not take the page down: keep the history, say what happened
+    def _receive(self):
+        """This run's receiving thread: applies what the child reports (it never calls Streamlit)."""
+        while True:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            finished = False
             with self._cond:
-                self._error = f"{type(e).__name__}: {e}"
+                kind = message[0]
+                if kind == "batch":
+                    self._take_batch(*message[1:])
+                elif kind == "adjusted":
+                    _, iteration, changes, ipe = message
+                    self._adjustments.append(Adjustment(iteration, tuple(sorted(changes.items()))))
+                    self._iter_per_epoch = ipe
+                elif kind == "params":
+                    self._params_reply = message[1]
+                elif kind == "stopped":
+                    _, state, iteration, divergence, error, params = message
+                    self._iteration, self._params = iteration, params
+                    if divergence is not None:
+                        self._divergence = Divergence(*divergence)
+                        self._diverged = True
+                    if error is not None:
+                        self._error = error
+                    if state == FINISHED:
+                        self._state = FINISHED
+                        finished = True
+                    elif self._state == RUNNING:
+                        self._state = PAUSED  # it stopped by itself: +1 epoch done, divergence, error
+                    self._stop_clock()
+                    self._busy = False
+                self._cond.notify_all()
+            if finished and self._on_finish is not None:
+                self._on_finish(self)
+        with self._cond:
+            if not self._closed:
+                self._error = self._error or "the training process ended unexpectedly"
                 if self._state == RUNNING:
                     self._state = PAUSED
-        finally:
-            with self._cond:
-                if self._started_at is not None:
-                    self._seconds += time.perf_counter() - self._started_at
-                    self._started_at = None
-                self._owner = None
-                self._cond.notify_all()
-        if finished and self._on_finish is not None:
-            self._on_finish(self)
+                self._closed = True
+            self._stop_clock()
+            self._busy = False
+            self._cond.notify_all()
+        self._conn.close()
 
-    def _loop(self):
-        """Advance while the state is RUNNING; True if the run reached its target."""
-        tr = self.trainer
+    def _stop_clock(self):
+        if self._started_at is not None:
+            self._seconds += time.perf_counter() - self._started_at
+            self._started_at = None
+
+    def _take_batch(self, losses, evals, ratio_its, ratios, eval_seconds, iteration, ipe):
+        if self._first_loss is None and len(losses):
+            self._first_loss = float(losses[0])
+        for loss in losses:
+            self._losses.append(loss)
+        for row in evals:
+            self._evals.append(row)
+        self._ratio_its.extend(ratio_its)
+        for row in ratios:
+            self._ratios.append(row)
+        self._eval_seconds += eval_seconds
+        self._iteration, self._iter_per_epoch = iteration, ipe
+        self._rate_samples.append((time.perf_counter(), iteration))
+
+
+# --- the training process ---------------------------------------------------------------------------------
+
+FLUSH_EVERY = 0.1  # seconds between the child's reports while it runs
+
+_ctx = None
+_ctx_lock = threading.Lock()
+
+
+def _context():
+    """Training processes are forked from a forkserver: a clean single-threaded process that has already
+    imported NumPy and this module, so a new run starts in milliseconds and never inherits the
+    server's threads and locks (forking a threaded server directly is unsafe)."""
+    global _ctx
+    with _ctx_lock:
+        if _ctx is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload([__name__])
+            _ctx = ctx
+        return _ctx
+
+
+def _serve(conn, config, data):
+    """The training process: builds the Trainer, then does what the parent says until told to close."""
+    threadpool_limits(limits=1, user_api="blas")  # its own process: one BLAS thread (see backprop.bench)
+    np.seterr(all="ignore")  # overflow is reported as divergence, not as warnings on stderr
+    try:
+        trainer = Trainer(config, data)
+    except Exception as e:
+        try:
+            conn.send(("failed", e))
+        except Exception:  # an exception that does not pickle
+            conn.send(("failed", RuntimeError(f"{type(e).__name__}: {e}")))
+        return
+    conn.send(("ready", {"iter_per_epoch": trainer.iter_per_epoch, "n_layers": trainer.net.n_layers,
+                         "dataset_title": trainer.dataset_title, "params": trainer.net.params}))
+    try:
+        _Child(trainer, conn).serve()
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass  # the parent went away
+
+
+class _Child:
+    """The loop of the training process (same order of work as Trainer.run: evaluate at epoch ends)."""
+
+    def __init__(self, trainer, conn):
+        self.tr, self.conn = trainer, conn
+        self.running = False
+        self.target = trainer.config.iterations
+        self.pause_at = None
+        self.pending_eval = True  # the book evaluates before the first step too
+        self.broken = False
+        self.losses, self.evals, self.ratio_its, self.ratios = [], [], [], []
+        self.eval_seconds = 0.0
+        self.last_flush = time.perf_counter()
+
+    def serve(self):
         while True:
-            with self._cond:
-                self._apply_changes()
-                if self._net_requests and self._net_copy is None:
-                    self._net_copy = {k: p.copy() for k, p in tr.net.params.items()}
-                    self._cond.notify_all()
-                if self._state != RUNNING:
-                    return False
-                if not self._pending_eval:
-                    if tr.iteration >= self._target:
-                        self._state = FINISHED
-                        return True
-                    if self._pause_at is not None and tr.iteration >= self._pause_at:
-                        self._state = PAUSED
-                        self._pause_at = None
-                        return False
-            if self._pending_eval:
-                self._evaluate()
-                continue
-            sample = tr.iteration == 0 or (tr.iteration + 1) % RATIO_EVERY == 0
-            before = {k: p.copy() for k, p in tr.net.params.items() if k.startswith("W")} if sample else None
-            rec = tr.step()
-            ratios = update_ratios(before, tr.net.params) if sample and not rec.diverged else None
-            now = time.perf_counter()
-            with self._cond:
-                self._losses.append(rec.loss)
-                if self._first_loss is None:
-                    self._first_loss = float(rec.loss)
-                if ratios is not None:
-                    self._ratio_its.append(rec.iteration)
-                    self._ratios.append([ratios[f"W{i}"] for i in range(1, len(ratios) + 1)])
-                if not self._rate_samples or now - self._rate_samples[-1][0] >= 0.25:
-                    self._rate_samples.append((now, rec.iteration))
-                if rec.epoch_end:
-                    self._pending_eval = True
-                if rec.diverged:
-                    finite = all(bool(np.isfinite(p).all()) for p in tr.net.params.values())
-                    self._divergence = Divergence(rec.iteration, float(rec.loss), float(tr.config.lr), finite)
-                    self._diverged = True
-                    self._state = PAUSED
-                    self._pause_at = None
+            if not self.running:
+                if self.handle(self.conn.recv()):
+                    return
+            elif self.conn.poll():
+                if self.handle(self.conn.recv()):
+                    return
+            else:
+                try:
+                    self.advance()
+                except Exception as e:  # a bug must not lose the run: keep the history, say what happened
+                    self.broken = True
+                    self.stop(PAUSED, error=f"{type(e).__name__}: {e}")
 
-    def _evaluate(self):
-        """The book's per-epoch accuracies, chunk by chunk so that Pause need not wait for a whole pass."""
-        tr = self.trainer
+    def handle(self, message):
+        """Obey one message; True to close."""
+        kind = message[0]
+        if kind == "run" and not self.broken:
+            _, self.target, self.pause_at = message
+            self.running = True
+            self.last_flush = time.perf_counter()
+        elif kind == "run":
+            self.stop(PAUSED)
+        elif kind == "pause" and self.running:
+            self.stop(PAUSED)
+        elif kind == "adjust":
+            self.tr.adjust(**message[1])
+            self.conn.send(("adjusted", self.tr.iteration + 1, message[1], self.tr.iter_per_epoch))
+        elif kind == "params":
+            self.conn.send(("params", self.tr.net.params))
+        elif kind == "close":
+            return True
+        return False
+
+    def advance(self):
+        tr = self.tr
+        if self.pending_eval:
+            self.evaluate()
+            return
+        if tr.iteration >= self.target:
+            self.stop(FINISHED)
+            return
+        if self.pause_at is not None and tr.iteration >= self.pause_at:
+            self.stop(PAUSED)
+            return
+        sample = tr.iteration == 0 or (tr.iteration + 1) % RATIO_EVERY == 0
+        before = {k: p.copy() for k, p in tr.net.params.items() if k.startswith("W")} if sample else None
+        rec = tr.step()
+        self.losses.append(rec.loss)
+        if sample and not rec.diverged:
+            ratios = update_ratios(before, tr.net.params)
+            self.ratio_its.append(rec.iteration)
+            self.ratios.append([ratios[f"W{i}"] for i in range(1, len(ratios) + 1)])
+        if rec.epoch_end:
+            self.pending_eval = True
+        if rec.diverged:
+            finite = all(bool(np.isfinite(p).all()) for p in tr.net.params.values())
+            self.stop(PAUSED, divergence=(rec.iteration, float(rec.loss), float(tr.config.lr), finite))
+        elif time.perf_counter() - self.last_flush >= FLUSH_EVERY:
+            self.flush()
+
+    def evaluate(self):
+        """The book's per-epoch accuracies, chunk by chunk, obeying messages between chunks."""
+        tr = self.tr
         start = time.perf_counter()
         accs = []
         for x, t in ((tr.x_train, tr.t_train), (tr.x_test, tr.t_test)):
             correct = 0
             for s in range(0, len(x), EVAL_CHUNK):
-                if self._state != RUNNING:  # an attribute read; the lock is not needed to notice a Pause
-                    with self._cond:
-                        self._eval_seconds += time.perf_counter() - start
-                    return  # still pending: done again on Resume
+                if self.conn.poll():
+                    self.eval_seconds += time.perf_counter() - start
+                    start = time.perf_counter()
+                    self.handle(self.conn.recv())
+                    if not self.running:
+                        return  # still pending: done again on Resume
                 xs = x[s:s + EVAL_CHUNK]
                 correct += round(tr.accuracy(xs, t[s:s + EVAL_CHUNK], chunk=EVAL_CHUNK) * len(xs))
             accs.append(correct / len(x))
-        with self._cond:
-            self._evals.append((tr.iteration, tr.epoch, accs[0], accs[1]))
-            self._pending_eval = False
-            self._eval_seconds += time.perf_counter() - start
+        self.evals.append((tr.iteration, tr.epoch, accs[0], accs[1]))
+        self.pending_eval = False
+        self.eval_seconds += time.perf_counter() - start
+
+    def flush(self):
+        self.conn.send(("batch", np.array(self.losses, dtype=np.float32), self.evals, self.ratio_its, self.ratios,
+                        self.eval_seconds, self.tr.iteration, self.tr.iter_per_epoch))
+        self.losses, self.evals, self.ratio_its, self.ratios = [], [], [], []
+        self.eval_seconds = 0.0
+        self.last_flush = time.perf_counter()
+
+    def stop(self, state, divergence=None, error=None):
+        self.running = False
+        self.pause_at = None
+        self.flush()
+        self.conn.send(("stopped", state, self.tr.iteration, divergence, error, self.tr.net.params))
 
 
 # --- a session's bench of runs ---------------------------------------------------------------------------
@@ -705,6 +835,8 @@ class Lab:
         if run is not None and run.state not in (STOPPED, FINISHED):
             run.stop()
             self.archive(run)
+        elif run is not None:
+            run.close()
 
     def archive(self, run):
         """Put (or update) ``run``'s record among the records."""
@@ -740,11 +872,13 @@ class Lab:
             return self._records.get(run_id)
 
     def _retire(self):
-        """Archive the current run before it is replaced (paused first if running)."""
+        """Archive the current run before it is replaced, and end its process."""
         run = self.current
         if run is not None and run.state not in (STOPPED, FINISHED):
             run.stop()
             self.archive(run)
+        if run is not None:
+            run.close()
 
     def _finished(self, run):
         """A run reached its target (worker thread): record it, then start the next queued run."""
@@ -753,16 +887,21 @@ class Lab:
             if run is not self.current or self.closed or not self._queue:
                 return
             label, config, group = self._queue.popleft()
+            run.close()
             self.current = self._make(config, label, group)
             self.current.start()
 
     def shutdown(self):
-        """The browser session ended: pause the current run so that no thread keeps training."""
+        """The browser session ended: stop the current run and end its process (its history is kept)."""
         with self._lock:
             self.closed = True
+            self._queue.clear()
             run = self.current
         if run is not None:
-            run.pause()
+            if run.state not in (STOPPED, FINISHED):
+                run.stop()
+                self.archive(run)
+            run.close()
 
     def reopen(self):
         """The session came back (a reconnect): queued runs may continue again."""

@@ -14,6 +14,7 @@ from backprop.optimizers import OPTIMIZERS
 from backprop.training import (LIVE_FIELDS, OPTIMIZER_PARAMS, PRESETS, TrainConfig, check_first_loss,
                                check_update_ratio)
 from pages import chrome
+from pages.components.live_curves import live_curves
 
 try:  # the "Inspect the trained network" section lives in its own module (another issue)
     from pages import training_inspect
@@ -23,7 +24,10 @@ except ImportError:
 T = chrome.text("training")
 BIG = chrome.presenting()
 P = "training_"  # session-state prefix of this page
-REFRESH = 0.4  # seconds between live redraws while a run goes on
+REFRESH = 0.5  # seconds between live redraws while a run goes on: 2 a second, the least the issue allows,
+# because each redraw costs the server (and the browser) time the training thread could use
+SANITY_REFRESH = 2.0  # the badges and the ratio chart move slowly: redrawn every 2 s
+LIVE_POINTS = 600  # buckets per live curve: plenty for a 700-pixel-wide chart
 
 LRS = tuple(m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)) + (10.0,)
 WIDTHS = (10, 20, 50, 100, 200, 500)
@@ -149,7 +153,7 @@ def _fresh_run():
     """The current run if it is ready and matches the knobs, else a new ready run from the knobs."""
     config = _knob_config()
     run = LAB.current
-    if run is None or run.state == live.STOPPED or (run.state == live.READY and run.initial_config != config):
+    if run is None or run.closed or (run.state == live.READY and run.initial_config != config):
         run = LAB.new_run(config)
     return run
 
@@ -186,18 +190,22 @@ def _resume():
         LAB.current.resume()
 
 
+def _continuable():
+    """The current run if Step and +1 epoch can go on with it, else a fresh one from the knobs."""
+    run = LAB.current
+    if run is not None and run.state in (live.PAUSED, live.FINISHED) and not run.closed:
+        return run
+    return _fresh_run()
+
+
 @_guarded
 def _step():
-    run = LAB.current if LAB.current is not None and LAB.current.state in (
-        live.PAUSED, live.FINISHED) else _fresh_run()
-    run.step_once()
+    _continuable().step_once()
 
 
 @_guarded
 def _plus_epoch():
-    run = LAB.current if LAB.current is not None and LAB.current.state in (
-        live.PAUSED, live.FINISHED) else _fresh_run()
-    run.plus_epoch()
+    _continuable().plus_epoch()
 
 
 @_guarded
@@ -228,7 +236,7 @@ def _apply_preset():
 def _live_change(field):
     """A knob that may change mid-run: hand the new value to the current run at once."""
     run = LAB.current
-    if run is None or run.state == live.STOPPED:
+    if run is None or run.closed:
         return
     value = st.session_state[P + field]
     try:
@@ -325,7 +333,8 @@ def _badges(snap):
         st.badge(text, color=STATUS_COLORS[first.status], help=T[f"first_loss_{first.status}"])
         for name, ratio in snap.last_ratios.items():
             check = check_update_ratio(ratio)
-            st.badge(T["badge_ratio"].format(layer=name, ratio=f"{ratio:.1e}"), color=STATUS_COLORS[check.status],
+            # one significant digit: the order of magnitude is the lesson, and an unchanged badge is not redrawn
+            st.badge(T["badge_ratio"].format(layer=name, ratio=f"{ratio:.0e}"), color=STATUS_COLORS[check.status],
                      help=T[f"ratio_{check.status}"])
 
 
@@ -348,20 +357,21 @@ def _live_view():
     if run is None:
         st.info(T["no_run"], icon=":material/play_circle:")
         return
-    snap = run.snapshot()
+    snap = run.snapshot(max_points=LIVE_POINTS)
     _progress(snap)
     _messages(snap)
-    left, right = st.columns([3, 2])
     height = 330 if BIG else 290
-    divergence = (snap.divergence.iteration, T["chart_diverged"]) if snap.divergence else None
-    left.plotly_chart(figs.loss_figure(snap.loss, labels=LOSS_LABELS, big=BIG, height=height, divergence=divergence),
-                      key=P + "loss_chart", config={"displayModeBar": False})
-    right.plotly_chart(figs.accuracy_figure(snap.evals, labels=ACC_LABELS, big=BIG, height=height),
-                       key=P + "acc_chart", config={"displayModeBar": False})
-    _badges(snap)
-    if st.toggle(T["show_ratios"], key=P + "show_ratios", help=T["ratio_help"]):
-        st.plotly_chart(figs.ratio_figure(snap.ratio_iterations, snap.ratios, labels=RATIO_LABELS, big=BIG),
-                        key=P + "ratio_chart", config={"displayModeBar": False})
+    if snap.state == live.RUNNING:  # redrawn twice a second: a canvas, cheap for the browser
+        live_curves(figs.live_curves_data(snap.loss, snap.evals, labels=LIVE_LABELS, big=BIG),
+                    key=P + "live_curves", height=height, label=T["live_curves_label"])
+    else:  # still: the interactive Plotly figures
+        divergence = (snap.divergence.iteration, T["chart_diverged"]) if snap.divergence else None
+        left, right = st.columns([3, 2])
+        left.plotly_chart(figs.loss_figure(snap.loss, labels=LOSS_LABELS, big=BIG, height=height,
+                                           divergence=divergence),
+                          key=P + "loss_chart", config={"displayModeBar": False})
+        right.plotly_chart(figs.accuracy_figure(snap.evals, labels=ACC_LABELS, big=BIG, height=height),
+                           key=P + "acc_chart", config={"displayModeBar": False})
     # A run ended, paused itself or handed over to the next queued run: redraw the whole page once.
     if st.session_state.get(P + "drawn") != (snap.run_id, snap.state):
         st.session_state[P + "drawn"] = (snap.run_id, snap.state)
@@ -369,11 +379,25 @@ def _live_view():
             st.rerun(scope="app")
 
 
+def _sanity_view():
+    """The sanity badges (and the ratio chart if asked for): slower-moving, so redrawn less often."""
+    run = LAB.current
+    if run is None:
+        return
+    snap = run.snapshot(max_points=LIVE_POINTS)
+    _badges(snap)
+    if st.session_state.get(P + "show_ratios"):  # the toggle itself is drawn below, outside the fragments
+        st.plotly_chart(figs.ratio_figure(snap.ratio_iterations, snap.ratios, labels=RATIO_LABELS, big=BIG),
+                        key=P + "ratio_chart", config={"displayModeBar": False})
+
+
 LOSS_LABELS = {"x": T["iterations"], "y": T["loss"], "raw": T["loss_raw"], "smooth": T["loss_smooth"],
                "chance": T["chance"], "empty": T["empty_loss"]}
 ACC_LABELS = {"x": T["epochs"], "y": T["accuracy"], "train": T["train"], "test": T["test"],
               "empty": T["empty_accuracy"]}
 RATIO_LABELS = {"x": T["iterations"], "y": T["ratio_axis"], "band": T["ratio_band"], "empty": T["empty_loss"]}
+LIVE_LABELS = {**LOSS_LABELS, "epochs": T["epochs"], "accuracy": T["accuracy"], "train": T["train"],
+               "test": T["test"]}
 OVERLAY_LABELS = {"loss": T["overlay_loss"], "accuracy": T["overlay_accuracy"], "iterations": T["iterations"],
                   "epochs": T["epochs"], "empty": T["overlay_empty"]}
 
@@ -576,6 +600,9 @@ ticking = state == live.RUNNING
 st.session_state[P + "ticking"] = ticking
 st.session_state[P + "drawn"] = (run.run_id, state) if run is not None else None
 st.fragment(_live_view, run_every=REFRESH if ticking else None)()
+st.fragment(_sanity_view, run_every=SANITY_REFRESH if ticking else None)()
+if run is not None:
+    st.toggle(T["show_ratios"], key=P + "show_ratios", help=T["ratio_help"])
 
 records = LAB.records()
 st.subheader(T["compare_heading"])
@@ -587,5 +614,8 @@ else:
     st.caption(T["no_records"])
 with st.expander(T["load_heading"], expanded=False):
     _load()
-records = LAB.records()
-_inspect(records)
+if ticking:  # its weights change under it: inspecting is for a paused or finished run (and it keeps the browser lighter)
+    st.divider()
+    st.caption(T["inspect_while_running"])
+else:
+    _inspect(LAB.records())

@@ -1,5 +1,5 @@
-"""The live-training controller (backprop.live): background runs that pause, resume, stop, take knob
-changes and report divergence exactly as an uninterrupted Trainer would; bounded histories; the
+"""The live-training controller (backprop.live): runs in a child process that pause, resume, stop, take
+knob changes and report divergence exactly as an uninterrupted Trainer would; bounded histories; the
 session bench of runs; exports that refuse bad files."""
 import io
 import json
@@ -10,8 +10,11 @@ import time
 import zipfile
 from types import SimpleNamespace
 
+import multiprocessing
+
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from backprop import live
 from backprop.datasets import load_dataset
@@ -31,8 +34,8 @@ SMALL = dict(hidden_sizes=(20,), batch_size=50, iterations=400)  # 20 steps an e
 
 
 @pytest.fixture(autouse=True)
-def stop_runs_afterwards(monkeypatch):
-    """Stop every run a test made, pass or fail: a runaway training thread would slow every later test."""
+def close_runs_afterwards(monkeypatch):
+    """End every run a test made, pass or fail: a runaway training process would slow every later test."""
     made = []
     init = live.LiveRun.__init__
 
@@ -43,22 +46,22 @@ def stop_runs_afterwards(monkeypatch):
     monkeypatch.setattr(live.LiveRun, "__init__", tracking_init)
     yield
     for run in made:
-        run.stop()
+        run.close()
 
 
-def training_threads(timeout=2.0):
-    """Training threads still alive after up to ``timeout`` s (a worker lets go of its run, then exits)."""
+def training_processes(timeout=2.0):
+    """Training processes still alive after up to ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:
-        alive = [t for t in threading.enumerate() if t.name.startswith("backprop-train") and t.is_alive()]
+        alive = [p for p in multiprocessing.active_children() if p.name.startswith("backprop-train")]
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.01)
 
 
 def reference(config, data, steps=None, adjust_at=None, changes=None):
-    """What an uninterrupted Trainer does (one BLAS thread, as the controller): params and losses."""
-    with live.single_threaded_blas():
+    """What an uninterrupted Trainer does (one BLAS thread, as the training process): params and losses."""
+    with threadpool_limits(limits=1, user_api="blas"):
         tr = Trainer(config, data)
         losses = []
         for _ in range(steps or config.iterations):
@@ -97,7 +100,7 @@ def test_background_run_equals_uninterrupted_trainer_and_evaluates_every_epoch(s
     assert snap.iteration == 400 and snap.epoch == 20 and snap.seconds > snap.eval_seconds > 0
 
 
-def test_pause_and_resume_through_the_thread_give_the_uninterrupted_result(small_data):
+def test_pause_and_resume_through_the_controller_give_the_uninterrupted_result(small_data):
     config = TrainConfig(**SMALL, seed=5)
     run = live.LiveRun(config, small_data)
     run.start()
@@ -141,10 +144,11 @@ def test_stop_ends_the_run_fast_and_for_good(small_data):
     assert run.stop(timeout=0.5)
     at = run.iteration
     assert run.state == live.STOPPED and 0 < at
-    assert not run.start() and not run.resume() and not run.step_once()
+    assert run.closed and not run.start() and not run.resume() and not run.step_once()
     time.sleep(0.02)
-    assert run.iteration == at
-    assert not [t for t in training_threads() if t.name == "backprop-train-9001"]
+    assert run.iteration == at and len(run.history()[0]) == at
+    assert not [p for p in training_processes() if p.name == "backprop-train-9001"]  # its process has ended
+    assert run.record().iterations == at and run.snapshot_net().params["W1"].shape == (784, 20)
 
 
 def test_learning_rate_change_through_the_controller_applies_from_the_next_step(small_data):
@@ -185,47 +189,53 @@ def test_divergence_pauses_the_run_keeps_the_history_and_says_why(small_data):
     assert snap.state == live.PAUSED and d is not None
     assert d.lr == 10.0 and d.iteration == run.iteration < 400
     losses = run.history()[0]
-    assert len(losses) == d.iteration and losses[-1] > 1e3 * losses[0]  # the history up to it is kept
+    assert len(losses) == d.iteration and np.nanmax(losses) > 1e3 * losses[0]  # the history up to it is kept
     assert run.can_resume == d.weights_finite
     record = run.record()
     assert record.diverged and record.iterations == d.iteration
-    assert d.weights_finite  # Trainer.step undid the overflowing update
-    run.adjust(lr=0.01)  # Resume goes on from there: here the weights are too big already, so it stops again
+    assert d.weights_finite  # Trainer.step put the weights back to its last checkpoint
+    run.adjust(lr=0.01)  # Resume at a lower lr goes on from the restored weights and recovers
     assert run.resume() and run.wait(10)
     again = run.snapshot()
-    assert again.state == live.PAUSED and again.divergence.iteration == d.iteration + 1 and again.divergence.lr == 0.01
-    assert len(run.history()[0]) == d.iteration + 1
+    assert again.state == live.FINISHED and again.divergence is None
+    losses = run.history()[0]
+    assert len(losses) == run.config.iterations and np.isfinite(losses[d.iteration:]).all()
+    assert losses[-1] < 2.5  # back to ordinary losses
 
 
-def test_worker_error_pauses_and_is_reported(small_data, monkeypatch):
-    run = live.LiveRun(TrainConfig(**SMALL), small_data)
-
-    def broken():
-        raise MemoryError("no room")
-
-    monkeypatch.setattr(run.trainer, "step", broken)
-    run.start()
-    assert run.wait(10)
+def test_an_error_in_training_pauses_the_run_and_is_reported(small_data):
+    # a batch of 10^12 images cannot be allocated: the step raises MemoryError in the training process
+    run = live.LiveRun(TrainConfig(**{**SMALL, "batch_size": 10**12}), small_data)
+    assert run.start() and run.wait(10)
     snap = run.snapshot()
-    assert snap.state == live.PAUSED and "MemoryError: no room" in snap.error and not run.can_resume
+    assert snap.state == live.PAUSED and snap.error.startswith("MemoryError") and not run.can_resume
+    assert len(snap.evals) == 1  # what it did before the error is kept
+
+
+def test_a_run_that_cannot_be_built_raises_in_the_caller(small_data):
+    broken = SimpleNamespace(x_train=small_data.x_train, t_train=small_data.t_train, title="no test set")
+    with pytest.raises(AttributeError, match="x_test"):
+        live.LiveRun(TrainConfig(**SMALL), broken)
+    assert not training_processes()
 
 
 def test_snapshot_net_is_a_copy_taken_between_steps(small_data):
-    run = live.LiveRun(TrainConfig(**{**SMALL, "iterations": 10**6}), small_data)
+    config = TrainConfig(**{**SMALL, "iterations": 10**6})
+    run = live.LiveRun(config, small_data)
     run.start()
     while run.iteration < 10:
         time.sleep(0.001)
     net = run.snapshot_net()
-    assert net is not run.trainer.net and net.params["W1"] is not run.trainer.net.params["W1"]
     before, at = net.params["W1"].copy(), run.iteration
     while run.iteration < at + 10:
         time.sleep(0.001)
+    later = run.snapshot_net()
     run.pause()
     assert np.array_equal(net.params["W1"], before)  # training went on without touching the copy
-    assert not np.array_equal(run.trainer.net.params["W1"], before)
+    assert not np.array_equal(later.params["W1"], before)
+    assert_same(run.snapshot_net().params, reference(config, small_data, steps=run.iteration)[0])
     x = small_data.x_test[:5].reshape(5, -1) / 255.0
     assert net.predict(x.astype(np.float32)).shape == (5, 10)
-    run.stop()
 
 
 def test_snapshot_bounds_the_points_drawn_and_the_history_kept(small_data):
@@ -310,13 +320,14 @@ def test_session_end_stops_training_and_sessions_keep_their_own_runs(small_data)
     while min(lab.current.iteration for lab in labs) < 10:
         time.sleep(0.001)
     guard.release()  # what the session-scoped cache's on_release does when the browser goes away
-    assert labs[0].current.state == live.PAUSED and labs[0].closed
+    assert labs[0].current.state == live.STOPPED and labs[0].closed
+    assert [r.status for r in labs[0].records()] == [live.STOPPED]  # its history is kept
     assert labs[1].current.state == live.RUNNING  # the other session trains on
     at = labs[0].current.iteration
     time.sleep(0.05)
     assert labs[0].current.iteration == at
+    assert labs[0].current.closed and not labs[1].current.closed  # the ended session's process is gone
     labs[1].current.pause()
-    assert not training_threads()
     for lab, config in zip(labs, configs):  # each session's run is its own uninterrupted run
         want, _, _ = reference(config, small_data, steps=lab.current.iteration)
         assert_same(params(lab.current), want)
@@ -446,3 +457,62 @@ def test_labels_name_what_differs():
     assert live.distinguishing_fields([a, b]) == ("optimizer",)
     assert live.describe(b, ["optimizer", "lr"]) == "Adam lr=0.01"
     assert copy_net(Trainer(a).net).sizes == [784, 50, 10]
+
+
+# --- figures (backprop/figures/training.py) ----------------------------------------------------------------
+
+LABELS = {"x": "iterations", "y": "loss", "raw": "each mini-batch", "smooth": "smoothed", "chance": "ln 10",
+          "empty": "no steps", "epochs": "epoch", "accuracy": "accuracy", "train": "train", "test": "test"}
+
+
+def a_curve(n=5000, diverge_at=None):
+    rng = np.random.default_rng(0)
+    losses = (2.3 * np.exp(-np.arange(n) / 500) + 0.1 + rng.normal(0, 0.05, n)).astype(np.float32)
+    if diverge_at:
+        losses[diverge_at] = np.nan
+    return live.loss_curve(losses, np.arange(1, n + 1), max_points=500)
+
+
+def test_loss_figure_draws_raw_band_smoothed_line_and_ln10():
+    from backprop.figures import training as figs
+
+    curve = a_curve()
+    fig = figs.loss_figure(curve, labels=LABELS)
+    raw, smooth = fig.data
+    assert (raw.name, smooth.name) == ("each mini-batch", "smoothed") and raw.opacity < 0.5
+    assert len(raw.x) == 2 * len(curve) == 1000  # each bucket's min and max
+    assert fig.layout.shapes[0].y0 == pytest.approx(math.log(10))
+    assert fig.layout.yaxis.range[0] == 0 and fig.layout.yaxis.range[1] >= 1.15 * math.log(10)
+    short = a_curve(n=400, diverge_at=300)  # one value per bucket: the NaN itself is drawn
+    marked = figs.loss_figure(short, labels=LABELS, divergence=(301, "diverged"))
+    assert np.isnan(np.asarray(marked.data[0].y, dtype=float)[300])  # a gap in the line, not a crash
+    assert any(a.text == "diverged" for a in marked.layout.annotations)
+    bucketed = figs.loss_figure(a_curve(diverge_at=4000), labels=LABELS)  # a NaN spoils no bucket
+    assert np.isfinite(np.asarray(bucketed.data[1].y, dtype=float)).all()
+
+
+def test_live_curves_data_matches_the_figures_and_is_json():
+    from backprop.figures import training as figs
+
+    curve = a_curve(diverge_at=10)
+    evals = np.array([[0, 0, 0.1, 0.1], [50, 1, 0.8, 0.79]])
+    data = figs.live_curves_data(curve, evals, labels=LABELS)
+    json.dumps(data)  # what the component receives
+    loss, accuracy = data["panels"]
+    assert loss["ymax"] == figs.loss_figure(curve, labels=LABELS).layout.yaxis.range[1]
+    assert loss["hline"]["y"] == pytest.approx(math.log(10)) and loss["series"][1]["name"] == "smoothed"
+    assert len(loss["series"][0]["x"]) == 2 * len(curve)
+    assert accuracy["percent"] and accuracy["series"][1]["y"] == [0.1, 0.79]
+    empty = figs.live_curves_data(live.loss_curve(np.empty(0), np.empty(0)), np.empty((0, 4)), labels=LABELS)
+    assert all(s["x"] == [] for p in empty["panels"] for s in p["series"])
+
+
+def test_overlay_fades_earlier_runs():
+    from backprop.figures import training as figs
+
+    runs = [(f"#{i}", a_curve(), np.array([[0, 0, 0.1, 0.1], [50, 1, 0.8, 0.7 + i / 100]])) for i in range(3)]
+    fig = figs.overlay_figure(runs, labels={"loss": "Loss", "accuracy": "Acc", "iterations": "it", "epochs": "ep",
+                                            "empty": "-"})
+    loss_traces = [t for t in fig.data if t.xaxis == "x"]
+    assert [t.name for t in loss_traces] == ["#0", "#1", "#2"]
+    assert [t.opacity for t in loss_traces] == sorted(t.opacity for t in loss_traces) and loss_traces[-1].opacity == 1

@@ -73,6 +73,13 @@ def finish(at, timeout=60):
     assert not at.exception, at.exception
 
 
+def live_curves(at):
+    """The data of the live canvas chart, or None when it is not shown."""
+    found = [json.loads(c.proto.json) for c in at.get("bidi_component")
+             if c.proto.component_name == "backprop_explorer.live_curves"]
+    return found[0] if found else None
+
+
 def overlay_chart(at):
     (spec,) = [c.proto.spec for c in at.get("plotly_chart") if "Loss (smoothed)" in c.proto.spec]
     return json.loads(spec)
@@ -96,9 +103,15 @@ def test_start_then_reruns_show_the_run_growing_and_pause_stops_it(pages):
         at.run()  # what the live fragment's timer does in a browser
         seen.append(iteration(at))
     assert seen == sorted(seen) and seen[-1] > seen[0] > 0, seen
-    loss_chart = at.get("plotly_chart")[0].proto.spec
-    assert "each mini-batch" in loss_chart and "smoothed" in loss_chart
+    curves = live_curves(at)  # while it trains, a canvas draws the curves (cheap to redraw twice a second)
+    loss, accuracy = curves["panels"]
+    assert [s["name"] for s in loss["series"]] == ["each mini-batch", "smoothed"]
+    assert 0 < max(loss["series"][1]["x"]) <= lab(at).current.iteration
+    assert [s["name"] for s in accuracy["series"]] == ["train", "test"] and accuracy["series"][1]["y"]
     click(at, "pause")
+    assert not live_curves(at)
+    loss_chart = at.get("plotly_chart")[0].proto.spec  # paused: the interactive Plotly figures
+    assert "each mini-batch" in loss_chart and "smoothed" in loss_chart
     run = lab(at).current
     assert run.state == live.PAUSED and progress(at).startswith("Paused at iteration")
     at_pause = iteration(at)

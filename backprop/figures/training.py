@@ -15,9 +15,11 @@ LN10 = math.log(10)
 RATIO_BAND = (1e-4, 1e-2)
 
 
-def _nan_to_none(a):
-    """Plotly breaks a line at None; NaN would also work in the browser but is not valid JSON."""
-    return [None if not math.isfinite(v) else float(v) for v in a]
+def _finite(a):
+    """float64 with NaN where a value is not finite: the line breaks there. Plotly sends NumPy arrays
+    as compact binary (NaN included), far cheaper to build and send than lists."""
+    a = np.asarray(a, dtype=np.float64)
+    return np.where(np.isfinite(a), a, np.nan)
 
 
 def _raw_band(curve):
@@ -27,6 +29,13 @@ def _raw_band(curve):
     x = np.repeat(curve.x, 2)
     y = np.column_stack([curve.lo, curve.hi]).ravel()
     return x, y
+
+
+def _loss_top(curve):
+    """Top of the loss axis: ln 10 with room, or the 99th percentile of the bucket maxima (one wild
+    mini-batch should not flatten the whole curve)."""
+    finite = curve.hi[np.isfinite(curve.hi)]
+    return max(LN10 * 1.15, float(np.percentile(finite, 99)) * 1.05) if len(finite) else LN10 * 1.15
 
 
 def loss_figure(curve, *, labels, big=False, height=300, divergence=None):
@@ -39,16 +48,15 @@ def loss_figure(curve, *, labels, big=False, height=300, divergence=None):
         return empty_figure(labels.get("empty", ""), big=big)
     fig = go.Figure()
     rx, ry = _raw_band(curve)
-    fig.add_trace(go.Scatter(x=rx, y=_nan_to_none(ry), mode="lines", name=labels["raw"],
+    fig.add_trace(go.Scatter(x=rx, y=_finite(ry), mode="lines", name=labels["raw"],
                              line=dict(color=FORWARD, width=1), opacity=0.25, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=curve.x, y=_nan_to_none(curve.smooth), mode="lines", name=labels["smooth"],
+    fig.add_trace(go.Scatter(x=curve.x, y=_finite(curve.smooth), mode="lines", name=labels["smooth"],
                              line=dict(color=FORWARD, width=3),
                              hovertemplate="%{x:,.0f}: %{y:.3f}<extra></extra>"))
     fig.add_hline(y=LN10, line=dict(color=MUTED, dash="dot", width=1),
                   annotation_text=labels["chance"], annotation_position="top right",
                   annotation_font_color=MUTED)
-    finite = curve.hi[np.isfinite(curve.hi)]
-    top = max(LN10 * 1.15, float(np.percentile(finite, 99)) * 1.05) if len(finite) else LN10 * 1.15
+    top = _loss_top(curve)
     fig.update_yaxes(title_text=labels["y"], range=[0, top], rangemode="tozero")
     fig.update_xaxes(title_text=labels["x"], rangemode="tozero")
     if divergence is not None:
@@ -94,7 +102,7 @@ def ratio_figure(iterations, ratios, *, labels, big=False, height=260):
                   annotation_font_color=GOOD)
     for i in range(ratios.shape[1]):
         y = np.where(ratios[:, i] > 0, ratios[:, i], np.nan)
-        fig.add_trace(go.Scatter(x=iterations, y=_nan_to_none(y), mode="lines", name=f"W{i + 1}",
+        fig.add_trace(go.Scatter(x=iterations, y=_finite(y), mode="lines", name=f"W{i + 1}",
                                  line=dict(color=SEQUENCE[i % len(SEQUENCE)], width=2)))
     fig.update_yaxes(title_text=labels["y"], type="log", exponentformat="power")
     fig.update_xaxes(title_text=labels["x"], rangemode="tozero")
@@ -120,7 +128,7 @@ def overlay_figure(runs, *, labels, big=False, height=340):
         width = 1.5 + 1.5 * (i + 1) / n
         group = f"run{i}"
         if len(curve):
-            fig.add_trace(go.Scatter(x=curve.x, y=_nan_to_none(curve.smooth), mode="lines", name=name,
+            fig.add_trace(go.Scatter(x=curve.x, y=_finite(curve.smooth), mode="lines", name=name,
                                      legendgroup=group, opacity=fade, line=dict(color=color, width=width)),
                           row=1, col=1)
             finite = curve.smooth[np.isfinite(curve.smooth)]
@@ -141,3 +149,42 @@ def overlay_figure(runs, *, labels, big=False, height=340):
     base_layout(fig, big=big, height=height)
     fig.update_annotations(font_size=18 if big else 14)  # the subplot titles
     return fig
+
+
+def _rounded(a, digits=5):
+    """JSON-able list with None for gaps, to ``digits`` significant digits (a smaller message)."""
+    a = np.asarray(a, dtype=np.float64)
+    return [float(f"{v:.{digits}g}") if math.isfinite(v) else None for v in a.tolist()]
+
+
+def live_curves_data(curve, evals, *, labels, big=False):
+    """What the live canvas chart (pages/components/live_curves) draws while a run goes on: the loss
+    panel and the accuracy panel of loss_figure and accuracy_figure, as plain JSON-able data.
+
+    Streamlit 1.67 rebuilds a Plotly chart from scratch whenever its data changes; in the browser that
+    costs several times more than drawing these lines on a canvas, which matters when the browser
+    shares the machine with the training. Same colours, same reference line, same ranges.
+    """
+    evals = np.asarray(evals)
+    rx, ry = _raw_band(curve) if len(curve) else (np.empty(0), np.empty(0))
+    loss = {
+        "xlabel": labels["x"], "ylabel": labels["y"], "ymin": 0.0,
+        "ymax": _loss_top(curve) if len(curve) else LN10 * 1.15, "percent": False,
+        "hline": {"y": LN10, "label": labels["chance"], "color": MUTED},
+        "series": [
+            {"name": labels["raw"], "x": _rounded(rx), "y": _rounded(ry), "color": FORWARD, "width": 1, "alpha": 0.25},
+            {"name": labels["smooth"], "x": _rounded(curve.x), "y": _rounded(curve.smooth), "color": FORWARD,
+             "width": 3, "alpha": 1.0},
+        ],
+    }
+    accuracy = {
+        "xlabel": labels["epochs"], "ylabel": labels["accuracy"], "ymin": 0.0, "ymax": 1.02, "percent": True,
+        "series": [
+            {"name": labels["train"], "x": _rounded(evals[:, 1]) if len(evals) else [],
+             "y": _rounded(evals[:, 2]) if len(evals) else [], "color": FORWARD, "width": 2.5, "alpha": 1.0},
+            {"name": labels["test"], "x": _rounded(evals[:, 1]) if len(evals) else [],
+             "y": _rounded(evals[:, 3]) if len(evals) else [], "color": GOOD, "width": 2.5, "alpha": 1.0},
+        ],
+    }
+    return {"panels": [loss, accuracy], "weights": [3, 2], "font": 20 if big else 14,
+            "family": "Source Sans Pro, Noto Sans CJK JP, sans-serif"}

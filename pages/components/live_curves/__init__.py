@@ -1,0 +1,25 @@
+"""Live loss and accuracy curves drawn on a canvas: a Streamlit components v2 element, no build step, no network.
+
+``live_curves(data, key=..., height=..., label=...)`` draws ``backprop.figures.training.live_curves_data``
+output. The training page uses it only while a run trains and redraws twice a second: Streamlit
+rebuilds a Plotly chart whenever its data changes, which in the browser costs several times more
+than this (and the browser may share the machine with the training). Paused or finished, the page
+shows the interactive Plotly figures instead.
+"""
+from pathlib import Path
+
+import streamlit as st
+
+_HERE = Path(__file__).parent
+# Read once at import: v2 components take inline HTML/CSS/JS (asset paths need an installed package).
+_component = st.components.v2.component(
+    "backprop_explorer.live_curves",
+    html=(_HERE / "live_curves.html").read_text(encoding="utf-8"),
+    css=(_HERE / "live_curves.css").read_text(encoding="utf-8"),
+    js=(_HERE / "live_curves.js").read_text(encoding="utf-8"),
+)
+
+
+def live_curves(data, *, key, height, label):
+    """Draw the panels in ``data`` (JSON-able) ``height`` pixels tall; ``label`` is the canvas's accessible name."""
+    _component(key=key, data={**data, "height": int(height), "label": label}, height="content")
