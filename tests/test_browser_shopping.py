@@ -20,10 +20,16 @@ def open_shopping(page, app_url, query):
     return page.evaluate(LABELS)
 
 
-def labels_after(page, before):
-    """Wait until a complete drawing (it ends with the legend) shows numbers other than ``before``."""
-    page.wait_for_function(f"before => {{ const s = ({LABELS})(); return s !== before && s.endsWith('(backward)'); }}",
-                           arg=before)
+def labels_when(page, step, *, has=(), lacks=()):
+    """The numbers of the drawing once it shows step ``step`` completely: URL, headline and numbers.
+
+    Waiting on content rather than on "something changed" avoids reading a drawing mid-update.
+    """
+    page.wait_for_url(f"**step={step}**")
+    page.wait_for_function(
+        f"([has, lacks]) => {{ const s = ({LABELS})(); return s.endsWith('(backward)')"
+        " && has.every(n => s.includes('|' + n + '|')) && lacks.every(n => !s.includes('|' + n + '|')); }",
+        arg=[list(has), list(lacks)])
     return page.evaluate(LABELS)
 
 
@@ -31,17 +37,16 @@ def test_keys_step_and_redraw_and_play_runs_on(app_url, page):
     step0 = open_shopping(page, app_url, "preset=apples_oranges&step=0")
     assert "715" not in step0 and "?" in step0
     page.keyboard.press("PageDown")
-    step1 = labels_after(page, step0)
-    page.wait_for_url("**step=1**")
-    assert "200" in step1  # apple_price, computed by the first forward step
+    step1 = labels_when(page, 1, has=["200"], lacks=["450"])  # apple_price, by the first forward step
     expect(page.get_by_text("Forward 1 of 4")).to_be_visible()
     page.keyboard.press("ArrowRight")
-    step2 = labels_after(page, step1)
-    page.wait_for_url("**step=2**")
+    step2 = labels_when(page, 2, has=["200", "450"])
+    assert step2 != step1
     page.keyboard.press("PageUp")
-    assert labels_after(page, step2) == step1
+    assert labels_when(page, 1, has=["200"], lacks=["450"]) == step1
     page.keyboard.press("End")
-    assert all(n in labels_after(page, step1) for n in ("715", "2.2", "110", "3.3", "165", "650"))
+    end = labels_when(page, 8, has=["715", "650"])
+    assert all(f"|{n}|" in end for n in ("715", "2.2", "110", "3.3", "165", "650"))
     page.keyboard.press("Home")
     page.wait_for_url("**step=0**")
     page.get_by_role("button", name="Play").click()
@@ -59,4 +64,4 @@ def test_presentation_mode_fits_a_projector(app_url, page):
         box = page.get_by_role("button", name=name).first.bounding_box()
         assert box["y"] + box["height"] <= 720
     page.keyboard.press("PageDown")  # a presenter's clicker
-    assert "3.3" in labels_after(page, before)
+    assert before != labels_when(page, 7, has=["3.3", "165"])
