@@ -12,11 +12,16 @@ import csv
 import io
 import json
 import math
-import multiprocessing
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 import zipfile
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -303,19 +308,15 @@ class LiveRun:
         self.label = label
         self.group = group
         self._on_finish = on_finish
-        ctx = _context()
-        self._conn, child_end = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child_end, self.initial_config, data),
-                                 name=f"backprop-train-{run_id}", daemon=True)
-        self._proc.start()
-        child_end.close()
+        self._proc, self._conn = _SPAWNER.take()
         try:
+            self._conn.send(("init", self.initial_config, data))
             kind, info = self._conn.recv()
-        except EOFError:
-            self._proc.join(5)
+        except (EOFError, OSError):
+            self._end_process(5)
             raise RuntimeError("the training process could not start") from None
         if kind == "failed":
-            self._proc.join(5)
+            self._end_process(5)
             raise info
         self._send_lock = threading.Lock()
         self._cond = threading.Condition()
@@ -435,10 +436,19 @@ class LiveRun:
                 self._state = STOPPED
             self._closed = True
             self._send(("close",))
-        self._proc.join(timeout)
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(timeout)
+        self._end_process(timeout)
+
+    @property
+    def process_alive(self):
+        """Whether this run's training process is still there (False once closed)."""
+        return self._proc.poll() is None
+
+    def _end_process(self, timeout):
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout)
 
     def wait(self, timeout=None):
         """Block until the run is not running (finished, paused, stopped); True if so."""
@@ -620,21 +630,51 @@ class LiveRun:
 
 FLUSH_EVERY = 0.1  # seconds between the child's reports while it runs
 
-_ctx = None
-_ctx_lock = threading.Lock()
+class _Spawner:
+    """Starts training processes and keeps one warm, so that a new run starts at once.
+
+    A process is ``python -c "from backprop.live import _worker_main; ..."`` with one end of a socket
+    pair; it imports NumPy and waits for its config. Not multiprocessing: while Streamlit runs a page
+    it puts the page in sys.modules["__main__"], and multiprocessing's children would run that
+    page again to rebuild their __main__.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._spare = None
+
+    def take(self):
+        """(Popen, Connection) of a fresh training process (the warm one if it is still fine)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+            if spare is None or spare[0].poll() is not None:
+                spare = self._start()
+            self._spare = self._start()  # importing NumPy happens in the background
+            return spare
+
+    @staticmethod
+    def _start():
+        ours, theirs = socket.socketpair()
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        proc = subprocess.Popen(
+            [sys.executable, "-c", f"from backprop.live import _worker_main; _worker_main({theirs.fileno()})"],
+            pass_fds=(theirs.fileno(),), cwd=_PACKAGE_ROOT, env=env, stdin=subprocess.DEVNULL)
+        theirs.close()
+        return proc, Connection(ours.detach())
 
 
-def _context():
-    """Training processes are forked from a forkserver: a clean single-threaded process that has already
-    imported NumPy and this module, so a new run starts in milliseconds and never inherits the
-    server's threads and locks (forking a threaded server directly is unsafe)."""
-    global _ctx
-    with _ctx_lock:
-        if _ctx is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload([__name__])
-            _ctx = ctx
-        return _ctx
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+_SPAWNER = _Spawner()
+
+
+def _worker_main(fd):
+    """Entry point of a training process: wait for the run's config, then serve it."""
+    conn = Connection(fd)
+    try:
+        kind, config, data = conn.recv()
+    except (EOFError, OSError, KeyboardInterrupt):
+        return  # a spare the server never used
+    _serve(conn, config, data)
 
 
 def _serve(conn, config, data):
@@ -818,14 +858,21 @@ class Lab:
             self._retire()
             (label, config), *rest = runs
             self._queue.extend((lbl, cfg, group) for lbl, cfg in rest)
-            self.current = self._make(config, label, group)
-            self.current.start()
+            first = self._make(config, label, group)
+            first.start()
+            self.current = first
             return group
 
     @property
     def queued(self):
         with self._lock:
             return len(self._queue)
+
+    def view(self):
+        """(current run, runs queued after it), consistent with each other: a run handing over to the
+        next queued one does so under the lock this waits for."""
+        with self._lock:
+            return self.current, len(self._queue)
 
     def stop(self):
         """Stop the current run (it goes to the records) and drop the queue."""
@@ -881,15 +928,16 @@ class Lab:
             run.close()
 
     def _finished(self, run):
-        """A run reached its target (worker thread): record it, then start the next queued run."""
+        """A run reached its target (its receiving thread): record it, then start the next queued run."""
         self.archive(run)
         with self._lock:
             if run is not self.current or self.closed or not self._queue:
                 return
             label, config, group = self._queue.popleft()
             run.close()
-            self.current = self._make(config, label, group)
-            self.current.start()
+            successor = self._make(config, label, group)
+            successor.start()
+            self.current = successor  # only once it runs: a page must never see it "ready" in between
 
     def shutdown(self):
         """The browser session ended: stop the current run and end its process (its history is kept)."""

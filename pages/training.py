@@ -1,8 +1,8 @@
 """Live training: the book's section 5.7.4 as an instrument. Turn a knob, watch the curves move, compare runs.
 
-Training runs in a background thread per session (backprop.live); this page only draws what a
-snapshot of the run says and sends commands. The live views are a fragment redrawn a few times a
-second while a run goes on; the knobs and the rest of the page redraw only when someone acts.
+Each run trains in a process of its own (backprop.live); this page only sends commands and draws
+what a snapshot of the run says. The live views are a fragment redrawn twice a second while a run
+goes on; the knobs and the rest of the page redraw only when someone acts.
 """
 from dataclasses import replace
 
@@ -25,7 +25,7 @@ T = chrome.text("training")
 BIG = chrome.presenting()
 P = "training_"  # session-state prefix of this page
 REFRESH = 0.5  # seconds between live redraws while a run goes on: 2 a second, the least the issue allows,
-# because each redraw costs the server (and the browser) time the training thread could use
+# because each redraw costs the server and the browser CPU time the training could use
 SANITY_REFRESH = 2.0  # the badges and the ratio chart move slowly: redrawn every 2 s
 LIVE_POINTS = 600  # buckets per live curve: plenty for a 700-pixel-wide chart
 
@@ -541,7 +541,7 @@ def _inspect(records):
         key = (run.run_id, run.iteration)
         cached = ss.get(P + "inspect_net")
         if cached is None or cached[0] != key:
-            cached = (key, run.snapshot_net())  # a copy: the training thread never sees it
+            cached = (key, run.snapshot_net())  # a copy: the training process never sees it
             ss[P + "inspect_net"] = cached
         net, config = cached[1], run.config
     else:
@@ -556,15 +556,17 @@ def _inspect(records):
 
 _init_knobs()
 st.title(T["title"])
-st.markdown(T["intro"])
+if not BIG:  # on a projector the presenter says it; the curves need the room
+    st.markdown(T["intro"])
 for problem in st.session_state.pop(P + "link_note", None) or ():
     st.warning(T["link_problem"].format(problem=problem))
 _knobs()
 
-run = LAB.current
+run, queued = LAB.view()
 state = run.state if run is not None else None
 can_step = state not in (live.RUNNING,)
-with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+controls = st.container(horizontal=True, gap="small", vertical_alignment="center")
+with controls:
     st.button(T["start"], on_click=_start, icon=":material/play_arrow:", type="primary",
               disabled=state in (live.RUNNING, live.PAUSED), key=P + "btn_start")
     st.button(T["pause"], on_click=_pause, icon=":material/pause:", disabled=state != live.RUNNING,
@@ -577,8 +579,9 @@ with st.container(horizontal=True, gap="small", vertical_alignment="center"):
               key=P + "btn_epoch", help=T["plus_epoch_help"])
     st.button(T["stop"], on_click=_stop, icon=":material/stop:",
               disabled=state not in (live.RUNNING, live.PAUSED), key=P + "btn_stop", help=T["stop_help"])
-    st.button(T["new_run"], on_click=_new_run, icon=":material/restart_alt:", key=P + "btn_new",
-              help=T["new_run_help"])
+    # on a projector the row must fit in one line of large type: New run moves to the sidebar
+    (st.sidebar if BIG else controls).button(T["new_run"], on_click=_new_run, icon=":material/restart_alt:",
+                                             key=P + "btn_new", help=T["new_run_help"])
     preset = st.session_state[P + "preset"]
     if len(PRESETS.get(preset, ())) > 1:
         st.button(T["compare"].format(n=len(PRESETS[preset])), on_click=_compare, icon=":material/stacked_line_chart:",
@@ -593,10 +596,10 @@ if run is not None and state in (live.READY, live.RUNNING, live.PAUSED):
     pending = [f for f in live.distinguishing_fields([run.config, knobs]) if f not in LIVE_FIELDS]
     if pending:
         st.caption(T["next_run_note"].format(fields=", ".join(T.get(f, f) for f in pending)))
-if LAB.queued:
-    st.caption(T["queued"].format(n=LAB.queued))
+if queued:
+    st.caption(T["queued"].format(n=queued))
 
-ticking = state == live.RUNNING
+ticking = state == live.RUNNING or queued > 0  # a queued run is about to start
 st.session_state[P + "ticking"] = ticking
 st.session_state[P + "drawn"] = (run.run_id, state) if run is not None else None
 st.fragment(_live_view, run_every=REFRESH if ticking else None)()

@@ -10,8 +10,6 @@ import time
 import zipfile
 from types import SimpleNamespace
 
-import multiprocessing
-
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -47,16 +45,6 @@ def close_runs_afterwards(monkeypatch):
     yield
     for run in made:
         run.close()
-
-
-def training_processes(timeout=2.0):
-    """Training processes still alive after up to ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        alive = [p for p in multiprocessing.active_children() if p.name.startswith("backprop-train")]
-        if not alive or time.monotonic() > deadline:
-            return alive
-        time.sleep(0.01)
 
 
 def reference(config, data, steps=None, adjust_at=None, changes=None):
@@ -147,7 +135,7 @@ def test_stop_ends_the_run_fast_and_for_good(small_data):
     assert run.closed and not run.start() and not run.resume() and not run.step_once()
     time.sleep(0.02)
     assert run.iteration == at and len(run.history()[0]) == at
-    assert not [p for p in training_processes() if p.name == "backprop-train-9001"]  # its process has ended
+    assert not run.process_alive  # its process has ended
     assert run.record().iterations == at and run.snapshot_net().params["W1"].shape == (784, 20)
 
 
@@ -216,7 +204,6 @@ def test_a_run_that_cannot_be_built_raises_in_the_caller(small_data):
     broken = SimpleNamespace(x_train=small_data.x_train, t_train=small_data.t_train, title="no test set")
     with pytest.raises(AttributeError, match="x_test"):
         live.LiveRun(TrainConfig(**SMALL), broken)
-    assert not training_processes()
 
 
 def test_snapshot_net_is_a_copy_taken_between_steps(small_data):
@@ -326,7 +313,7 @@ def test_session_end_stops_training_and_sessions_keep_their_own_runs(small_data)
     at = labs[0].current.iteration
     time.sleep(0.05)
     assert labs[0].current.iteration == at
-    assert labs[0].current.closed and not labs[1].current.closed  # the ended session's process is gone
+    assert not labs[0].current.process_alive and labs[1].current.process_alive  # the ended session's is gone
     labs[1].current.pause()
     for lab, config in zip(labs, configs):  # each session's run is its own uninterrupted run
         want, _, _ = reference(config, small_data, steps=lab.current.iteration)
