@@ -30,7 +30,8 @@ from .training import LIVE_FIELDS, TrainConfig, Trainer, net_from_params, param_
 
 READY, RUNNING, PAUSED, FINISHED, STOPPED = "ready", "running", "paused", "finished", "stopped"
 
-EVAL_CHUNK = 2000  # images per forward pass when evaluating; Pause is checked between chunks
+EVAL_CHUNK = 1000  # images per forward pass when evaluating: Pause is obeyed between chunks, and a
+# chunk this size stays in cache (faster than 2,000, and the training steps after it are faster too)
 RATIO_EVERY = 25  # measure update-to-weight ratios on the first step and every this many steps
 SMOOTHING = 0.95  # EMA factor per iteration for the smoothed loss (run both ways: about a 40-step window)
 MAX_POINTS = 1000  # buckets a drawn curve is reduced to
