@@ -1113,7 +1113,7 @@ def config_from_query(query):
             TrainConfig.from_dict({key: value})
             good[key] = value
         except ValueError as e:
-            problems.append(f"{key}={value!r}: {str(e).removeprefix('invalid training config: ')}")
+            problems.append(str(e).removeprefix("invalid training config: "))  # each names its field
     try:
         return TrainConfig.from_dict(good), problems
     except ValueError as e:  # fields fine alone but not together

@@ -140,7 +140,7 @@ def open_training(browser, url):
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.set_default_timeout(120_000)
-    page.goto(url)  # the root first: app.py registers its navigation (a direct /training would not)
+    page.goto(url)  # in through the home page and the sidebar, as a visitor would
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Live training").click()
     page.wait_for_url(url + "/training")
     page.get_by_role("button", name="Start").wait_for()

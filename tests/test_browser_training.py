@@ -14,7 +14,7 @@ def iteration(page):
 
 
 def test_the_loss_chart_moves_while_training_and_pause_stops_it(app_url, page):
-    # Through the navigation: until app.py has run once, a fresh server serves /training on its own.
+    # In through the home page and the sidebar, as a visitor would.
     page.goto(app_url)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Live training").click()
     page.wait_for_url(app_url + "/training")

@@ -436,7 +436,7 @@ def test_reproduce_link_round_trip_and_bad_values():
     assert live.config_from_query({"present": "1"}) == (None, [])
     got, problems = live.config_from_query({"lr": "fast", "batch_size": "-5", "optimizer": "Adam"})
     assert got == TrainConfig(optimizer="Adam") and len(problems) == 2
-    assert any(p.startswith("lr=") for p in problems) and any("batch_size" in p for p in problems)
+    assert any("lr" in p and "fast" in p for p in problems) and any("batch_size" in p for p in problems)
 
 
 def test_labels_name_what_differs():
