@@ -25,6 +25,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -86,7 +87,8 @@ class Server:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.log = open(ROOT / "benchmarks" / ".streamlit-bench.log", "w")
+        self.log_path = Path(tempfile.gettempdir()) / "backprop-training-live-bench.log"
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -99,7 +101,7 @@ class Server:
                     return self
             except OSError:
                 if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("streamlit did not start; see benchmarks/.streamlit-bench.log")
+                    raise RuntimeError(f"streamlit did not start; see {self.log_path}")
                 time.sleep(0.3)
 
     def __exit__(self, *exc):
