@@ -265,51 +265,55 @@ def _options(standard, value):
     return sorted(set(standard) | {value})
 
 
+def _kept(name):
+    """A knob's key, kept for the session: it keeps its value while hidden (the std, another optimizer's
+    settings) and when the user visits another page."""
+    return {"key": P + name, "persist_state": "session"}
+
+
 def _knobs():
     ss = st.session_state
     live_mark = ":material/bolt: "
-    # persist_state: a knob keeps its value while hidden (the std, another optimizer's settings) and
-    # when the user visits another page
     with st.sidebar:
-        st.selectbox(T["preset"], ["custom", *PRESETS], key=P + "preset", persist_state="session", on_change=_apply_preset,
+        st.selectbox(T["preset"], ["custom", *PRESETS], **_kept("preset"), on_change=_apply_preset,
                      format_func=lambda k: T[f"preset_{k}"])
         st.caption(T["live_knobs_note"])
         st.markdown(f"**{T['group_network']}**")
-        st.selectbox(T["dataset"], _available(), key=P + "dataset", persist_state="session", on_change=_dataset_changed,
+        st.selectbox(T["dataset"], _available(), **_kept("dataset"), on_change=_dataset_changed,
                      format_func=lambda k: T[f"dataset_{k}"])
         c1, c2 = st.columns(2)
-        c1.number_input(T["layers"], min_value=1, max_value=8, step=1, key=P + "layers", persist_state="session")
-        c2.selectbox(T["width"], _options(WIDTHS, ss[P + "width"]), key=P + "width", persist_state="session")
-        st.segmented_control(T["activation"], ["relu", "sigmoid"], key=P + "activation", persist_state="session", required=True,
+        c1.number_input(T["layers"], min_value=1, max_value=8, step=1, **_kept("layers"))
+        c2.selectbox(T["width"], _options(WIDTHS, ss[P + "width"]), **_kept("width"))
+        st.segmented_control(T["activation"], ["relu", "sigmoid"], **_kept("activation"), required=True,
                              format_func=lambda k: T[f"activation_{k}"])
-        st.segmented_control(T["init"], ["std", "xavier", "he"], key=P + "init", persist_state="session", required=True,
+        st.segmented_control(T["init"], ["std", "xavier", "he"], **_kept("init"), required=True,
                              format_func=lambda k: T[f"init_{k}"], help=T["init_help"])
         if ss[P + "init"] == "std":
-            st.select_slider(T["std"], _options(STDS, ss[P + "std"]), key=P + "std", persist_state="session", format_func=_g)
+            st.select_slider(T["std"], _options(STDS, ss[P + "std"]), **_kept("std"), format_func=_g)
 
         st.markdown(f"**{T['group_optimizer']}**")
-        st.selectbox(T["optimizer"], list(OPTIMIZERS), key=P + "optimizer", persist_state="session", help=T["optimizer_help"])
-        st.select_slider(live_mark + T["lr"], _options(LRS, ss[P + "lr"]), key=P + "lr", persist_state="session", format_func=_g,
+        st.selectbox(T["optimizer"], list(OPTIMIZERS), **_kept("optimizer"), help=T["optimizer_help"])
+        st.select_slider(live_mark + T["lr"], _options(LRS, ss[P + "lr"]), **_kept("lr"), format_func=_g,
                          on_change=_live_change, args=("lr",), help=T["lr_help"])
         st.select_slider(live_mark + T["batch_size"], _options(BATCHES, ss[P + "batch_size"]),
-                         key=P + "batch_size", persist_state="session", on_change=_live_change, args=("batch_size",))
+                         **_kept("batch_size"), on_change=_live_change, args=("batch_size",))
         more = st.expander(T["more_settings"]) if BIG else st.container()
         with more:
             for name in OPTIMIZER_PARAMS[ss[P + "optimizer"]]:
                 st.select_slider(live_mark + T[name], _options(OPT_PARAM_CHOICES[name], ss[P + name]),
-                                 key=P + name, persist_state="session", format_func=_g, on_change=_live_change, args=(name,))
+                                 **_kept(name), format_func=_g, on_change=_live_change, args=(name,))
             st.markdown(f"**{T['group_run']}**")
-            st.number_input(T["length"], min_value=1, max_value=1_000_000, step=100, key=P + "length", persist_state="session")
-            st.segmented_control(T["unit"], ["iterations", "epochs"], key=P + "unit", persist_state="session", required=True,
+            st.number_input(T["length"], min_value=1, max_value=1_000_000, step=100, **_kept("length"))
+            st.segmented_control(T["unit"], ["iterations", "epochs"], **_kept("unit"), required=True,
                                  format_func=lambda k: T[f"unit_{k}"], on_change=_unit_changed,
                                  label_visibility="collapsed")
-            st.select_slider(T["weight_decay"], _options(DECAYS, ss[P + "weight_decay"]), key=P + "weight_decay", persist_state="session",
+            st.select_slider(T["weight_decay"], _options(DECAYS, ss[P + "weight_decay"]), **_kept("weight_decay"),
                              format_func=_g, help=T["weight_decay_help"])
-            st.select_slider(T["train_size"], _options(TRAIN_SIZES, ss[P + "train_size"]), key=P + "train_size", persist_state="session",
+            st.select_slider(T["train_size"], _options(TRAIN_SIZES, ss[P + "train_size"]), **_kept("train_size"),
                              format_func=lambda n: T["train_size_all"] if n == 0 else f"{n:,}",
                              help=T["train_size_help"])
-            st.number_input(T["seed"], min_value=0, max_value=2**31 - 1, step=1, key=P + "seed", persist_state="session")
-            st.segmented_control(T["dtype"], ["float32", "float64"], key=P + "dtype", persist_state="session", required=True)
+            st.number_input(T["seed"], min_value=0, max_value=2**31 - 1, step=1, **_kept("seed"))
+            st.segmented_control(T["dtype"], ["float32", "float64"], **_kept("dtype"), required=True)
 
 
 # --- live views (a fragment: redrawn every REFRESH seconds while a run goes on) -----------------------
@@ -619,7 +623,9 @@ else:
     st.caption(T["no_records"])
 with st.expander(T["load_heading"], expanded=False):
     _load()
-if ticking:  # its weights change under it: inspecting is for a paused or finished run (and it keeps the browser lighter)
+# A training network changes under the inspector: inspecting is for a paused or finished run (which
+# also keeps the browser's work light while the live views redraw).
+if ticking:
     st.divider()
     st.caption(T["inspect_while_running"])
 else:

@@ -5,7 +5,6 @@ import io
 import json
 import math
 import pickle
-import threading
 import time
 import zipfile
 from types import SimpleNamespace
