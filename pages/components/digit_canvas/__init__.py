@@ -6,16 +6,9 @@ The message is untrusted data: check it with ``backprop.inspect.drawing_from_pay
 """
 from pathlib import Path
 
-import streamlit as st
+from pages.components import inline_component
 
-_HERE = Path(__file__).parent
-# Read once at import: v2 components take inline HTML/CSS/JS (asset paths need an installed package).
-_component = st.components.v2.component(
-    "backprop_explorer.digit_canvas",
-    html=(_HERE / "canvas.html").read_text(encoding="utf-8"),
-    css=(_HERE / "canvas.css").read_text(encoding="utf-8"),
-    js=(_HERE / "canvas.js").read_text(encoding="utf-8"),
-)
+_component = inline_component("digit_canvas", Path(__file__).parent, "canvas")
 
 
 def digit_canvas(*, key, clear="Clear", hint="", label="Drawing area"):

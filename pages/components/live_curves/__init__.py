@@ -8,16 +8,9 @@ shows the interactive Plotly figures instead.
 """
 from pathlib import Path
 
-import streamlit as st
+from pages.components import inline_component
 
-_HERE = Path(__file__).parent
-# Read once at import: v2 components take inline HTML/CSS/JS (asset paths need an installed package).
-_component = st.components.v2.component(
-    "backprop_explorer.live_curves",
-    html=(_HERE / "live_curves.html").read_text(encoding="utf-8"),
-    css=(_HERE / "live_curves.css").read_text(encoding="utf-8"),
-    js=(_HERE / "live_curves.js").read_text(encoding="utf-8"),
-)
+_component = inline_component("live_curves", Path(__file__).parent, "live_curves")
 
 
 def live_curves(data, *, key, height, label):
