@@ -353,6 +353,9 @@ def gradient_check(net, x, t, *, h=1e-4, entries=None, seed=0, method="fast",
         raise ValueError(f"entries must be None (all) or at least 1, got {entries!r}")
     if len(x) == 0 or len(x) != len(t):
         raise ValueError(f"need one target per input and at least one input, got {len(x)} inputs, {len(t)} targets")
+    # Both sides must see the same input: float64 images into a float32 net would give float64
+    # backprop gradients, while the numerical side evaluates the net in float32.
+    x = np.asarray(x, dtype=net.dtype)
     idx = sample_indices(net.params, entries, seed)
     start = time.perf_counter()
     loss, grads = net.loss_and_gradient(x, t)

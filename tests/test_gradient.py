@@ -378,3 +378,15 @@ def test_sweep_figure_draws_both_dtypes_with_a_gap_below_float32_resolution(swee
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
     assert any("rounds to w" in a.text for a in fig.layout.annotations)
     assert len(fig.layout.shapes) == 2  # the shaded float32 region and the line at the chosen h
+
+
+def test_gradient_check_feeds_both_sides_the_net_dtype():
+    """float64 images into a float32 net: backprop must run in float32 too, as the numerical side does."""
+    from backprop.net import TwoLayerNet
+
+    net = TwoLayerNet(6, 4, 3, dtype=np.float32, seed=0)
+    x = np.random.default_rng(0).random((2, 6))  # float64
+    check = gradient_check(net, x, np.array([0, 2]), h=1e-2)
+    expected = net.gradient(x.astype(np.float32), np.array([0, 2]))
+    for key, p in check.params.items():
+        assert np.array_equal(p.backprop_full, expected[key].astype(np.float64)), key
