@@ -214,10 +214,6 @@ class Trainer:
     def epoch(self):
         return self.iteration / self.iter_per_epoch
 
-    @property
-    def done(self):
-        return self.iteration >= self.config.iterations
-
     def step(self, ratios=False):
         """One mini-batch: forward, backward, update. Returns a StepRecord; never prints.
 

@@ -80,7 +80,7 @@ def test_background_run_equals_uninterrupted_trainer_and_evaluates_every_epoch(s
     want, losses, tr = reference(config, small_data)
     assert_same(params(run), want)
     snap = run.snapshot()
-    np.testing.assert_array_equal(run.history()[0], losses)
+    np.testing.assert_array_equal(run.record().losses, losses)
     # the book's evaluations: before the first step and after each of the 20 epochs
     assert snap.evals[:, 0].tolist() == list(range(0, 401, 20))
     final = tr.evaluate()
@@ -106,7 +106,7 @@ def test_pause_and_resume_through_the_controller_give_the_uninterrupted_result(s
     assert len([p for p in pauses if 0 < p < 400]) >= 2, pauses  # it was interrupted mid-run
     want, losses, _ = reference(config, small_data)
     assert_same(params(run), want)
-    np.testing.assert_array_equal(run.history()[0], losses)
+    np.testing.assert_array_equal(run.record().losses, losses)
 
 
 def test_step_once_and_plus_epoch_continue_the_same_run(small_data):
@@ -135,7 +135,7 @@ def test_stop_ends_the_run_fast_and_for_good(small_data):
     assert run.state == live.STOPPED and 0 < at
     assert run.closed and not run.start() and not run.resume() and not run.step_once()
     time.sleep(0.02)
-    assert run.iteration == at and len(run.history()[0]) == at
+    assert run.iteration == at and len(run.record().losses) == at
     assert not run.process_alive  # its process has ended
     assert run.record().iterations == at and run.snapshot_net().params["W1"].shape == (784, 20)
 
@@ -177,7 +177,7 @@ def test_divergence_pauses_the_run_keeps_the_history_and_says_why(small_data):
     d = snap.divergence
     assert snap.state == live.PAUSED and d is not None
     assert d.lr == 10.0 and d.iteration == run.iteration < 400
-    losses = run.history()[0]
+    losses = run.record().losses
     assert len(losses) == d.iteration and np.nanmax(losses) > 1e3 * losses[0]  # the history up to it is kept
     assert run.can_resume == d.weights_finite
     record = run.record()
@@ -187,7 +187,7 @@ def test_divergence_pauses_the_run_keeps_the_history_and_says_why(small_data):
     assert run.resume() and run.wait(10)
     again = run.snapshot()
     assert again.state == live.FINISHED and again.divergence is None
-    losses = run.history()[0]
+    losses = run.record().losses
     assert len(losses) == run.config.iterations and np.isfinite(losses[d.iteration:]).all()
     assert losses[-1] < 2.5  # back to ordinary losses
 
@@ -242,7 +242,8 @@ def test_snapshot_net_is_a_copy_taken_between_steps(small_data):
 def test_snapshot_bounds_the_points_drawn_and_the_history_kept(small_data):
     run = live.LiveRun(TrainConfig(**{**SMALL, "iterations": 3000}), small_data, history_capacity=256)
     run.run_steps(3000)
-    losses, stride, _ = run.history()
+    record = run.record()
+    losses, stride = record.losses, record.loss_stride
     assert len(losses) <= 256 and stride == 16 and len(losses) * stride == 3000 - 3000 % stride
     snap = run.snapshot(max_points=100)
     assert len(snap.loss) <= 100 and len(snap.evals) <= 100 and len(snap.ratios) <= 100
@@ -293,7 +294,7 @@ def test_lab_queues_a_comparison_and_records_each_run(small_data):
     assert [r.label for r in records] == ["SGD", "Adam", "AdaGrad"]
     assert all(r.group == group and r.status == live.FINISHED and r.iterations == 60 for r in records)
     assert [r.config.optimizer for r in records] == ["SGD", "Adam", "AdaGrad"]
-    assert lab.queued == 0 and lab.current.label == "AdaGrad"
+    assert lab.view()[1] == 0 and lab.current.label == "AdaGrad"
     rows = live.runs_table(records)
     assert rows[1]["optimizer"] == "Adam" and rows[1]["test_acc"] == records[1].final[1]
 

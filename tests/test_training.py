@@ -68,7 +68,7 @@ def test_book_run_bookkeeping(book_run):
     assert [r.iteration for r in records] == list(range(1, 10_001))
     assert trainer.iter_per_epoch == 50  # max(5,000 // 100, 1)
     assert [r.iteration for r in records if r.epoch_end] == list(range(50, 10_001, 50))
-    assert trainer.done and trainer.epoch == 200
+    assert trainer.iteration == trainer.config.iterations and trainer.epoch == 200
     assert all(p.dtype == np.float32 for p in trainer.net.params.values())
     assert trainer.seconds > 0
 
@@ -286,7 +286,7 @@ def test_adjust_to_a_bad_value_raises_and_changes_nothing():
 
 def step_until_diverged(trainer):
     """Steps until a diverged record; returns it and the params just before that step."""
-    while not trainer.done:
+    while trainer.iteration < trainer.config.iterations:
         before = params_of(trainer)
         record = trainer.step()
         if record.diverged:
@@ -306,7 +306,7 @@ def test_divergence_is_reported_the_update_skipped_and_weights_restored(changes,
     config = TrainConfig(**{**changes, "train_size": 300, "iterations": 50})
     trainer = Trainer(config)
     first_broken = None  # the first step after which some weight is NaN or infinite
-    while not trainer.done:
+    while trainer.iteration < trainer.config.iterations:
         before = params_of(trainer)
         record = trainer.step()
         finite = all(np.isfinite(p).all() for p in trainer.net.params.values())
@@ -332,7 +332,7 @@ def test_divergence_is_reported_the_update_skipped_and_weights_restored(changes,
     # the training loop stops at that very step
     again = Trainer(config)
     losses, evals, stopped = train(again)
-    assert len(losses) == again.iteration == record.iteration and not again.done
+    assert len(losses) == again.iteration == record.iteration and again.iteration < config.iterations
     assert np.isnan(losses[-1]) or np.isinf(losses[-1])
     assert stopped.state == "paused" and stopped.divergence.iteration == record.iteration
     assert stopped.divergence.weights_finite  # broken weights were put back: the run may resume

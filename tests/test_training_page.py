@@ -176,7 +176,7 @@ def test_divergence_pauses_with_an_explanation_and_keeps_the_history(pages):
     assert run.state == live.PAUSED and run.snapshot().divergence is not None
     error = texts(at.error)
     assert "Training diverged at iteration" in error and "Lower the learning rate, e.g. to 1" in error
-    assert iteration(at) == run.iteration > 0 and len(run.history()[0]) == run.iteration
+    assert iteration(at) == run.iteration > 0 and len(run.record().losses) == run.iteration
     assert not at.exception
 
 

@@ -61,11 +61,6 @@ class Lab:
             self.current = first
             return group
 
-    @property
-    def queued(self):
-        with self._lock:
-            return len(self._queue)
-
     def view(self):
         """(current run, runs queued after it), consistent with each other: a run handing over to the
         next queued one does so under the lock this waits for."""

@@ -231,11 +231,6 @@ class LiveRun:
             config = self._config
         return net_from_params(config, params)
 
-    def history(self):
-        """(losses, loss stride, evals): copies of the full history, for export; never pauses the run."""
-        with self._cond:
-            return self._losses.values(), self._losses.stride, self._evals.array()
-
     def snapshot(self, max_points=MAX_POINTS):
         """Copies of the history and progress for drawing, reduced to at most ``max_points`` per curve."""
         now = time.perf_counter()
