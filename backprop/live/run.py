@@ -48,17 +48,18 @@ class LiveRun:
 
     data: a Dataset-like object sent to the child, or None for ``load_dataset(config.dataset)`` there.
     on_finish(run): called (in this run's receiving thread, no lock held) when the run reaches its target.
+    spawner: where the training process comes from (``take()`` -> (Popen, Connection)), see spawn.py.
     Raises RunError if the Trainer cannot be built (its ErrorInfo says why, e.g. "dataset_missing").
     """
 
     def __init__(self, config=None, data=None, *, run_id=1, label="", group=None, on_finish=None,
-                 history_capacity=1 << 20):
+                 history_capacity=1 << 20, spawner=SPAWNER):
         self.initial_config = config or TrainConfig()
         self.run_id = run_id
         self.label = label
         self.group = group
         self._on_finish = on_finish
-        self._proc, self._conn = SPAWNER.take()
+        self._proc, self._conn = spawner.take()
         try:
             self._conn.send(Init(self.initial_config, data))
             info = self._conn.recv()
