@@ -128,7 +128,7 @@ def _guarded(action):
         try:
             action(*args)
         except (live.RunError, ValueError, OSError) as e:  # a missing or corrupt dataset, a config refused
-            _say("error", T["command_failed"].format(error=training_runs.error_text(e)))
+            _say("error", T["command_failed"].format(error=training_runs.error_text(T, e)))
     return callback
 
 
@@ -207,7 +207,7 @@ def _live_change(field):
     try:
         run.adjust(**{field: value})
     except (ConfigError, live.RunError) as e:
-        _say("warning", T["adjust_failed"].format(error=training_runs.error_text(e)))
+        _say("warning", T["adjust_failed"].format(error=training_runs.error_text(T, e)))
 
 
 def _dataset_changed():
@@ -312,7 +312,7 @@ def _messages(snap):
         st.error(T[key].format(it=f"{d.iteration:,}", loss=f"{d.loss:.3g}", lr=_g(d.lr), suggest=_g(d.lr / 10)),
                  icon=":material/error:")
     if snap.error:
-        st.error(T["worker_error"].format(error=training_runs.run_error_text(snap.error)),
+        st.error(T["worker_error"].format(error=training_runs.run_error_text(T, snap.error)),
                  icon=":material/bug_report:")
     if snap.adjustments:
         a = snap.adjustments[-1]
@@ -374,7 +374,7 @@ def _inspect(records):
     run = LAB.current
     if run is not None:
         choices[0] = T["inspect_current"].format(run=run.run_id)
-    names = training_runs.names(records)
+    names = training_runs.names(T, records)
     for r in records[::-1]:
         if r.run_id != getattr(run, "run_id", None):
             choices[r.run_id] = names[r.run_id]
@@ -411,7 +411,7 @@ st.title(T["title"])
 if not BIG:  # on a projector the presenter says it; the curves need the room
     st.markdown(T["intro"])
 for code, values in st.session_state.pop(P + "link_note", None) or ():
-    st.warning(T["link_problem"].format(problem=training_runs.problem_text(code, values)))
+    st.warning(T["link_problem"].format(problem=training_runs.problem_text(T, code, values)))
 _knobs()
 
 run, queued = LAB.view()

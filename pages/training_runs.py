@@ -8,9 +8,9 @@ from backprop.training import ConfigError
 from backprop.figures import training as figs
 from pages import chrome
 
-T = chrome.text("training")
-BIG = chrome.presenting()
 P = "training_"  # session-state prefix of the training page
+# Nothing language- or session-dependent at module level: this module is imported once per server
+# process, so every function takes the session's catalogue T (render() looks it up).
 
 
 # --- the core's codes in words ------------------------------------------------------------------------
@@ -20,32 +20,32 @@ def g(x):
     return f"{x:g}"
 
 
-def problem_text(code, values):
+def problem_text(T, code, values):
     """One (code, values) of ConfigError.problems or config_from_query, in words."""
     return T[f"problem_{code}"].format(**values)
 
 
-def error_text(error):
+def error_text(T, error):
     """What to say for an exception a command raised: the core's codes worded, anything else as it is."""
     if isinstance(error, live.RunError):
-        return run_error_text(error.error)
+        return run_error_text(T, error.error)
     if isinstance(error, ConfigError):
-        return "; ".join(problem_text(code, values) for code, values in error.problems)
+        return "; ".join(problem_text(T, code, values) for code, values in error.problems)
     return str(error)
 
 
-def run_error_text(info):
+def run_error_text(T, info):
     """An ErrorInfo (from the training process or the controller) in words."""
     if info.code == "config":
-        return "; ".join(problem_text(code, values) for code, values in info.values["problems"])
+        return "; ".join(problem_text(T, code, values) for code, values in info.values["problems"])
     return T[f"run_error_{info.code}"].format(**info.values)
 
 
-def weights_text(error):
+def weights_text(T, error):
     """Why a weights file was refused (a WeightsError's code and values), in words."""
     values = dict(error.values)
     if error.code == "bad_config":
-        values["problems"] = "; ".join(problem_text(c, v) for c, v in values["problems"]) or T["weights_not_json"]
+        values["problems"] = "; ".join(problem_text(T, c, v) for c, v in values["problems"]) or T["weights_not_json"]
     if error.code == "mismatch":
         parts = ([T["weights_missing"].format(keys=values["missing"])] if values["missing"] else []) + (
             [T["weights_extra"].format(keys=values["extra"])] if values["extra"] else [])
@@ -58,20 +58,16 @@ def weights_text(error):
     return T[f"weights_{error.code}"].format(**values)
 
 
-def describe(config, fields=None):
+def describe(T, config, fields=None):
     """A short label such as "Adam lr=0.001" naming ``fields`` of config."""
     return " ".join(T[f"describe_{code}"].format(value=value) for code, value in live.describe(config, fields))
 
 
-def names(records):
+def names(T, records):
     """'#3 Adam' style names: the run's label, else the config fields that differ among the runs."""
     fields = live.distinguishing_fields([r.config for r in records]) or ("optimizer", "lr")
     fields = [f for f in fields if f not in ("iterations",)][:3] or ["optimizer", "lr"]
-    return {r.run_id: f"#{r.run_id} " + (r.label or describe(r.config, fields)) for r in records}
-
-
-OVERLAY_LABELS = {"loss": T["overlay_loss"], "accuracy": T["overlay_accuracy"], "iterations": T["iterations"],
-                  "epochs": T["epochs"], "empty": T["overlay_empty"]}
+    return {r.run_id: f"#{r.run_id} " + (r.label or describe(T, r.config, fields)) for r in records}
 
 
 # --- compare, export, load -----------------------------------------------------------------------------
@@ -95,19 +91,21 @@ def _selection(records):
     return selection[-8:]
 
 
-def overlay(records):
+def overlay(T, big, records):
     st.session_state[P + "overlay"] = _selection(records)
     ids = [r.run_id for r in records]
-    all_names = names(records)
+    all_names = names(T, records)
     picked = st.multiselect(T["overlay_pick"], ids, key=P + "overlay", format_func=lambda i: all_names[i])
     chosen = [r for r in records if r.run_id in picked]
-    overlay_names = names(chosen)
+    overlay_names = names(T, chosen)
+    labels = {"loss": T["overlay_loss"], "accuracy": T["overlay_accuracy"], "iterations": T["iterations"],
+              "epochs": T["epochs"], "empty": T["overlay_empty"]}
     st.plotly_chart(figs.overlay_figure([(overlay_names[r.run_id], r.curve(), r.evals) for r in chosen],
-                                        labels=OVERLAY_LABELS, big=BIG, height=380 if BIG else 340),
+                                        labels=labels, big=big, height=380 if big else 340),
                     key=P + "overlay_chart")
 
 
-def _column_config():
+def _column_config(T):
     cc = st.column_config
     return {
         "run": cc.TextColumn(T["col_run"]), "status": cc.TextColumn(T["col_status"]),
@@ -123,9 +121,9 @@ def _column_config():
     }
 
 
-def table(lab, records):
+def table(T, lab, records):
     rows = live.runs_table(records)
-    all_names = names(records)
+    all_names = names(T, records)
     for row in rows:
         row["run"] = all_names[row["run"]]
         row["status"] = T[f"status_{row['status']}"] + (" ⚡" if row["changed"] else "") + (
@@ -135,14 +133,14 @@ def table(lab, records):
         del row["changed"], row["diverged"], row["label"]
     order = ["run", "test_acc", "train_acc", "seconds", "iterations", "optimizer", "lr", "batch", "hidden",
              "activation", "init", "weight_decay", "images", "dataset", "status"]
-    st.dataframe(rows[::-1], hide_index=True, width="stretch", column_order=order, column_config=_column_config())
+    st.dataframe(rows[::-1], hide_index=True, width="stretch", column_order=order, column_config=_column_config(T))
     if lab.dropped:
         st.caption(T["records_dropped"].format(n=lab.dropped, max=lab.max_records))
 
 
-def export(records):
+def export(T, records):
     """Downloads of one run: its history as CSV, its weights as .npz, and a link to its config."""
-    all_names = names(records)
+    all_names = names(T, records)
     by_id = {r.run_id: r for r in records}
     ids = [r.run_id for r in records if r.status != live.LOADED][::-1]
     if not ids:
@@ -163,7 +161,7 @@ def export(records):
         st.caption(T["reproduce_adjusted"])
 
 
-def load(lab):
+def load(T, lab):
     """An uploaded weights file: validated in backprop.live, never unpickled."""
     upload = st.file_uploader(T["upload"], key=P + "upload", help=T["upload_help"])
     if upload is None:
@@ -173,7 +171,8 @@ def load(lab):
         try:
             config, params = live.load_weights(upload.getvalue())
         except live.WeightsError as e:
-            results[upload.file_id] = ("error", T["weights_refused"].format(name=upload.name, reason=weights_text(e)))
+            reason = weights_text(T, e)
+            results[upload.file_id] = ("error", T["weights_refused"].format(name=upload.name, reason=reason))
         else:
             record = live.RunRecord.loaded(lab.new_id(), upload.name, config, params)
             lab.add_record(record)
@@ -186,13 +185,14 @@ def load(lab):
 
 def render(lab):
     """The "Compare runs" section and the weights loader."""
+    T = chrome.text("training")
     records = lab.records()
     st.subheader(T["compare_heading"])
     if records:
-        overlay(records)
-        table(lab, records)
-        export(records)
+        overlay(T, chrome.presenting(), records)
+        table(T, lab, records)
+        export(T, records)
     else:
         st.caption(T["no_records"])
     with st.expander(T["load_heading"], expanded=False):
-        load(lab)
+        load(T, lab)
