@@ -18,10 +18,16 @@ def relu(x):
 
 def softmax(x):
     """Softmax over the last axis of a (D,) or (N, D) array; subtracting the max keeps exp finite."""
-    x = np.asarray(x)
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
+    return _softmax_parts(np.asarray(x))[0]
+
+
+def _softmax_parts(x):
+    """(softmax of x over the last axis, x minus its max, the sum of exp of that): the last two give log-softmax."""
+    shifted = x - x.max(axis=-1, keepdims=True)
+    y = np.exp(shifted)
+    total = y.sum(axis=-1, keepdims=True)
+    y /= total
+    return y, shifted, total
 
 
 def cross_entropy_error(y, t):
@@ -48,9 +54,6 @@ def softmax_cross_entropy(x, t):
     gradient check on the output layer is off by about 1e-7 / y, some 1e-6.)
     """
     n = x.shape[0]
-    shifted = x - x.max(axis=1, keepdims=True)
-    y = np.exp(shifted)
-    total = y.sum(axis=1, keepdims=True)
-    y /= total
+    y, shifted, total = _softmax_parts(x)
     loss = float((np.log(total[:, 0]) - shifted[np.arange(n), t]).sum() / n)
     return y, loss

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .functions import softmax
+
 SIDE = 28  # MNIST images are SIDE x SIDE
 BOX = 20  # MNIST scaled each digit's longer side to BOX pixels, then centred it by mass in SIDE x SIDE
 CENTER = 14  # ... on pixel (CENTER, CENTER), counting pixels from 0
@@ -70,9 +72,7 @@ def predict_proba(net, x_uint8, chunk=2000):
     out = np.empty((len(x), net.sizes[-1]))
     for s in range(0, len(x), chunk):
         xb = x[s:s + chunk].astype(net.dtype) * scale
-        scores = net.predict(xb).astype(np.float64)
-        e = np.exp(scores - scores.max(axis=1, keepdims=True))  # shifted: exp never overflows
-        out[s:s + chunk] = e / e.sum(axis=1, keepdims=True)
+        out[s:s + chunk] = softmax(net.predict(xb).astype(np.float64))
     return out
 
 

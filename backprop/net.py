@@ -64,6 +64,23 @@ class MultiLayerNet:
                 self.layers[f"{ACTIVATIONS[activation].__name__}{i}"] = ACTIVATIONS[activation]()
         self.last_layer = SoftmaxWithLoss()
 
+    def copy(self, dtype=None):
+        """An independent MultiLayerNet with this architecture and a copy of the weights (cast to ``dtype``).
+
+        Layers cache per-call state, so a view that runs the net (an inspector, a gradient check) needs its own.
+        """
+        twin = MultiLayerNet(self.sizes[0], self.sizes[1:-1], self.sizes[-1], activation=self.activation,
+                             weight_decay_lambda=self.weight_decay_lambda,
+                             dtype=self.dtype if dtype is None else dtype, seed=0)
+        return twin.load_params(self.params)
+
+    def load_params(self, params):
+        """Copy ``params`` (keys and shapes as self.params) into this net, in place: the Affine layers
+        hold these very arrays. Returns self."""
+        for key, p in self.params.items():
+            p[...] = params[key]
+        return self
+
     @property
     def n_layers(self):
         """Number of Affine layers (2 for TwoLayerNet)."""
@@ -86,15 +103,25 @@ class MultiLayerNet:
         """Mean cross-entropy (plus weight decay) on inputs x (N, D) and targets t (labels or one-hot)."""
         return self.last_layer.forward(self.predict(x), t) + self._decay()
 
-    def accuracy(self, x, t, batch_size=2000):
-        """Fraction of x whose highest score is the target; evaluated in chunks to bound memory."""
+    def accuracy(self, x, t, batch_size=2000, scale=None):
+        """Fraction of x whose highest score is the target (see ``count_correct``)."""
+        return self.count_correct(x, t, batch_size, scale) / x.shape[0]
+
+    def count_correct(self, x, t, batch_size=2000, scale=None):
+        """How many rows of x have the target t (labels or one-hot) as their highest score.
+
+        Evaluated in chunks of ``batch_size`` to bound memory; with ``scale`` each chunk is first
+        converted to this net's dtype and multiplied by it (uint8 pixels * 1/255, as the Trainer feeds them).
+        """
         if t.ndim != 1:
             t = np.argmax(t, axis=1)
         correct = 0
         for start in range(0, x.shape[0], batch_size):
-            y = self.predict(x[start:start + batch_size])
-            correct += int(np.sum(np.argmax(y, axis=1) == t[start:start + batch_size]))
-        return correct / x.shape[0]
+            xb = x[start:start + batch_size]
+            if scale is not None:
+                xb = xb.astype(self.dtype) * self.dtype.type(scale)
+            correct += int(np.sum(np.argmax(self.predict(xb), axis=1) == t[start:start + batch_size]))
+        return correct
 
     def loss_and_gradient(self, x, t):
         """One forward and one backward pass: (loss, grads) with grads keyed like params."""

@@ -20,21 +20,36 @@ OPTIMIZER_PARAMS = {
     "SGD": (), "Momentum": ("momentum",), "Nesterov": ("momentum",), "AdaGrad": (),
     "RMSprop": ("decay_rate",), "Adam": ("beta1", "beta2"),
 }
-# Knobs that may change in the middle of a run; every other field needs a new run.
 BATCH_BLOCK = 64  # mini-batches of indices drawn per generator call
 CHECKPOINT_EVERY = 16  # steps between copies of the weights kept to undo a divergence
+EVAL_CHUNK = 1000  # images per forward pass when evaluating: the training process obeys Pause between
+# chunks, and a chunk this size stays in cache (faster than 2,000, and the training steps after it are faster too)
+# Knobs that may change in the middle of a run; every other field needs a new run.
 LIVE_FIELDS = ("lr", "momentum", "decay_rate", "beta1", "beta2", "batch_size")
-_UNIT = (lambda v: 0 <= v < 1, "a number in [0, 1)")
-# name -> (Python type, test, what the value must be). NumPy scalars are accepted and stored as Python numbers.
+_UNIT = lambda v: 0 <= v < 1  # noqa: E731
+# name -> (Python type, test). NumPy scalars are accepted and stored as Python numbers. A failed test is
+# reported with the field's name as its code (the page words it: problem_lr = "lr must be a positive number").
 _NUMBER_FIELDS = {
-    "lr": (float, lambda v: math.isfinite(v) and v > 0, "a positive number"),
-    "momentum": (float, *_UNIT), "decay_rate": (float, *_UNIT), "beta1": (float, *_UNIT), "beta2": (float, *_UNIT),
-    "batch_size": (int, lambda v: v > 0, "a positive integer"),
-    "iterations": (int, lambda v: v > 0, "a positive integer"),
-    "weight_decay": (float, lambda v: math.isfinite(v) and v >= 0, "a number >= 0"),
-    "train_size": (int, lambda v: v >= 0, "an integer >= 0"),
-    "seed": (int, lambda v: v >= 0, "an integer >= 0"),
+    "lr": (float, lambda v: math.isfinite(v) and v > 0),
+    "momentum": (float, _UNIT), "decay_rate": (float, _UNIT), "beta1": (float, _UNIT), "beta2": (float, _UNIT),
+    "batch_size": (int, lambda v: v > 0),
+    "iterations": (int, lambda v: v > 0),
+    "weight_decay": (float, lambda v: math.isfinite(v) and v >= 0),
+    "train_size": (int, lambda v: v >= 0),
+    "seed": (int, lambda v: v >= 0),
 }
+
+
+class ConfigError(ValueError):
+    """A TrainConfig was refused. ``problems``: [(code, values)], e.g. ("lr", {"got": -1.0}); the codes are
+    the field names plus "unknown_fields", "unreadable" and "frozen_fields" (pages word them)."""
+
+    def __init__(self, problems):
+        self.problems = tuple(problems)
+        super().__init__("invalid training config: " + "; ".join(f"{code} {values}" for code, values in self.problems))
+
+    def __reduce__(self):  # the problems, not the message, rebuild it (it crosses the process boundary)
+        return ConfigError, (self.problems,)
 
 
 @dataclass(frozen=True)
@@ -61,37 +76,37 @@ class TrainConfig:
     def __post_init__(self):
         problems = []
         if not (isinstance(self.dataset, str) and self.dataset in SOURCES):
-            problems.append(f"dataset must be one of {', '.join(SOURCES)}")
+            problems.append(("dataset", {"got": self.dataset, "choices": ", ".join(SOURCES)}))
         try:
             if isinstance(self.hidden_sizes, str):
                 raise TypeError
             object.__setattr__(self, "hidden_sizes", tuple(operator.index(h) for h in self.hidden_sizes))
         except TypeError:
-            problems.append(f"hidden_sizes must be a sequence of integers, got {self.hidden_sizes!r}")
+            problems.append(("hidden_sizes", {"got": self.hidden_sizes}))
         else:
             if not self.hidden_sizes or min(self.hidden_sizes) < 1:
-                problems.append("hidden_sizes must be one or more positive sizes")
+                problems.append(("hidden_sizes", {"got": self.hidden_sizes}))
         if self.optimizer not in OPTIMIZERS:
-            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+            problems.append(("optimizer", {"got": self.optimizer, "choices": ", ".join(OPTIMIZERS)}))
         if self.activation not in ("relu", "sigmoid"):
-            problems.append("activation must be 'relu' or 'sigmoid'")
+            problems.append(("activation", {"got": self.activation}))
         init = self.weight_init
         if isinstance(init, numbers.Real) and not isinstance(init, bool) and math.isfinite(init) and init > 0:
             object.__setattr__(self, "weight_init", float(init))
         elif not (isinstance(init, str) and init in ("xavier", "he")):
-            problems.append(f"weight_init must be a positive number (a std), 'xavier' or 'he', got {init!r}")
-        for name, (kind, valid, what) in _NUMBER_FIELDS.items():
+            problems.append(("weight_init", {"got": init}))
+        for name, (kind, valid) in _NUMBER_FIELDS.items():
             value = getattr(self, name)
             abc = numbers.Integral if kind is int else numbers.Real
             # bool is an int to Python, but lr=True is a mistake; strings would raise TypeError in `valid`.
             if isinstance(value, abc) and not isinstance(value, bool) and valid(value):
                 object.__setattr__(self, name, kind(value))  # Python numbers: to_dict stays JSON-able
             else:
-                problems.append(f"{name} must be {what}, got {value!r}")
+                problems.append((name, {"got": value}))
         if self.dtype not in ("float32", "float64"):
-            problems.append("dtype must be 'float32' or 'float64'")
+            problems.append(("dtype", {"got": self.dtype}))
         if problems:
-            raise ValueError("invalid training config: " + "; ".join(problems))
+            raise ConfigError(problems)
 
     def optimizer_kwargs(self):
         return {"lr": self.lr, **{name: getattr(self, name) for name in OPTIMIZER_PARAMS[self.optimizer]}}
@@ -108,7 +123,7 @@ class TrainConfig:
         known = {f.name: f for f in fields(cls)}
         unknown = set(d) - set(known)
         if unknown:
-            raise ValueError(f"unknown config fields: {', '.join(sorted(unknown))}")
+            raise ConfigError([("unknown_fields", {"fields": ", ".join(sorted(unknown))})])
         kwargs = {}
         defaults = cls()
         for name, value in d.items():
@@ -128,7 +143,7 @@ class TrainConfig:
                 else:
                     kwargs[name] = str(value)
             except (TypeError, ValueError):
-                raise ValueError(f"{name}: cannot read {value!r}") from None
+                raise ConfigError([("unreadable", {"field": name, "got": value})]) from None
         return cls(**kwargs)
 
 
@@ -140,6 +155,7 @@ class StepRecord:
     loss: float  # mini-batch loss before the update
     epoch_end: bool  # this step completed an epoch (time to evaluate)
     diverged: bool  # the loss was NaN or infinite: the update was skipped, broken weights restored
+    ratios: tuple | None = None  # update-to-weight ratio of W1, W2, ... if asked for (see update_ratios)
 
 
 @dataclass(frozen=True)
@@ -192,19 +208,16 @@ class Trainer:
 
     @property
     def iter_per_epoch(self):
-        """The book's max(train_size / batch_size, 1), rounded to whole steps."""
-        return max(self.train_size // self.config.batch_size, 1)
+        return iterations_per_epoch(self.train_size, self.config.batch_size)
 
     @property
     def epoch(self):
         return self.iteration / self.iter_per_epoch
 
-    @property
-    def done(self):
-        return self.iteration >= self.config.iterations
-
-    def step(self):
+    def step(self, ratios=False):
         """One mini-batch: forward, backward, update. Returns a StepRecord; never prints.
+
+        ratios: also measure each weight matrix's update-to-weight ratio (StepRecord.ratios; costs a copy).
 
         A non-finite loss skips the update and reports divergence. An update that overflows shows
         up one step later: NaN or infinite weights always give a NaN loss (inf * 0 is NaN), so the
@@ -222,15 +235,23 @@ class Trainer:
         self._x *= self._scale
         loss, grads = self.net.loss_and_gradient(self._x, self.t_train[idx])
         diverged = not math.isfinite(loss)
+        measured = None
         if diverged:
             self._restore_if_broken()
         else:
             if self.iteration % CHECKPOINT_EVERY == 0:
                 self._checkpoint()
+            before = {k: p.copy() for k, p in self.net.params.items() if k.startswith("W")} if ratios else None
             self.optimizer.update(self.net.params, grads)
+            if ratios:
+                measured = tuple(update_ratios(before, self.net.params).values())
         self.iteration += 1
         self.seconds += time.perf_counter() - start
-        return StepRecord(self.iteration, loss, self.iteration % self.iter_per_epoch == 0, diverged)
+        return StepRecord(self.iteration, loss, self.iteration % self.iter_per_epoch == 0, diverged, measured)
+
+    def weights_finite(self):
+        """Whether every weight is a finite number (after a divergence: can the run go on?)."""
+        return all(bool(np.isfinite(p).all()) for p in self.net.params.values())
 
     def _checkpoint(self):
         if self._saved is None:
@@ -259,53 +280,71 @@ class Trainer:
 
     def evaluate(self):
         """Accuracy on the whole training set and the whole test set (the book's per-epoch check)."""
-        return EvalRecord(self.iteration, self.epoch,
-                          self.accuracy(self.x_train, self.t_train), self.accuracy(self.x_test, self.t_test))
+        evaluation = self.evaluation()
+        while not evaluation.advance():
+            pass
+        return evaluation.record()
 
-    def accuracy(self, x_uint8, t, chunk=2000):
-        correct = 0
-        for s in range(0, len(x_uint8), chunk):
-            x = x_uint8[s:s + chunk].astype(self.dtype) * self._scale
-            correct += int(np.sum(self.net.predict(x).argmax(axis=1) == t[s:s + chunk]))
-        return correct / len(x_uint8)
+    def evaluation(self, chunk=EVAL_CHUNK):
+        """An Evaluation of the current weights, to be advanced one chunk of images at a time."""
+        return Evaluation(self, chunk)
 
-    def predict_proba(self, x_uint8):
-        """Softmax probabilities (N, 10) for uint8 images (N, 28, 28) or (N, 784)."""
-        x = np.asarray(x_uint8).reshape(len(x_uint8), -1).astype(self.dtype) * self._scale
-        s = self.net.predict(x).astype(np.float64)
-        e = np.exp(s - s.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+    def accuracy(self, x_uint8, t, chunk=EVAL_CHUNK):
+        return self.net.accuracy(x_uint8, t, chunk, scale=self._scale)
 
     def adjust(self, **changes):
         """Change knobs mid-run (only LIVE_FIELDS); they take effect from the next step."""
-        frozen = set(changes) - set(LIVE_FIELDS)
-        if frozen:
-            raise ValueError(f"{', '.join(sorted(frozen))} cannot change mid-run: start a new run")
+        check_live_fields(changes)
         self.config = replace(self.config, **changes)
         for name, value in self.config.optimizer_kwargs().items():
             setattr(self.optimizer, name, value)
 
-    def run(self, iterations=None, on_eval=None):
-        """Train to the end (or for ``iterations`` steps), evaluating each epoch as the book does.
 
-        Returns (losses array, list of EvalRecord); stops early on divergence.
-        """
-        total = iterations if iterations is not None else self.config.iterations - self.iteration
-        losses = np.empty(total)
-        evals = [self.evaluate()] if self.iteration == 0 else []
-        for i in range(total):
-            rec = self.step()
-            losses[i] = rec.loss
-            if rec.diverged:
-                return losses[: i + 1], evals
-            if rec.epoch_end:
-                evals.append(self.evaluate())
-                if on_eval is not None:
-                    on_eval(evals[-1])
-        return losses, evals
+class Evaluation:
+    """The book's per-epoch accuracies on the whole training and test sets, ``chunk`` images per ``advance()``.
+
+    The training process advances it between two looks at its messages, so Pause is obeyed within
+    one chunk; ``Trainer.evaluate`` advances it to the end at once.
+    """
+
+    def __init__(self, trainer, chunk=EVAL_CHUNK):
+        self.trainer = trainer
+        self.chunk = chunk
+        self._sets = ((trainer.x_train, trainer.t_train), (trainer.x_test, trainer.t_test))
+        self._correct = [0, 0]
+        self._set, self._start = 0, 0
+
+    def advance(self):
+        """Evaluate the next chunk; True once both sets are done."""
+        if self._set < 2:
+            x, t = self._sets[self._set]
+            end = self._start + self.chunk
+            self._correct[self._set] += self.trainer.net.count_correct(
+                x[self._start:end], t[self._start:end], self.chunk, scale=self.trainer._scale)
+            self._start = end
+            if self._start >= len(x):
+                self._set, self._start = self._set + 1, 0
+        return self._set == 2
+
+    def record(self):
+        tr = self.trainer
+        return EvalRecord(tr.iteration, tr.epoch, self._correct[0] / len(tr.x_train),
+                          self._correct[1] / len(tr.x_test))
 
 
-# --- For the live page: the book's runs as presets, copies of a network, and sanity checks ----------
+def iterations_per_epoch(n_images, batch_size):
+    """The book's max(train_size / batch_size, 1), rounded to whole steps."""
+    return max(n_images // batch_size, 1)
+
+
+def check_live_fields(changes):
+    """Raise ConfigError ("frozen_fields") if ``changes`` names a field that needs a new run."""
+    frozen = set(changes) - set(LIVE_FIELDS)
+    if frozen:
+        raise ConfigError([("frozen_fields", {"fields": ", ".join(sorted(frozen))})])
+
+
+# --- For the live page: the book's runs as presets, a network from saved weights, sanity checks ----------
 
 def _ch6(**changes):
     """Chapter 6's experiments: four hidden ReLU layers of 100, He init, batch 128, 2,000 iterations."""
@@ -348,18 +387,7 @@ def net_from_params(config, params):
     output_size = params[f"W{len(config.hidden_sizes) + 1}"].shape[1]
     net = MultiLayerNet(input_size, config.hidden_sizes, output_size, activation=config.activation,
                         weight_decay_lambda=config.weight_decay, dtype=np.dtype(config.dtype), seed=0)
-    for key, p in net.params.items():
-        p[...] = params[key]  # in place: the Affine layers hold these very arrays
-    return net
-
-
-def copy_net(net):
-    """An independent MultiLayerNet with the same architecture and copied weights (layers cache state per call)."""
-    copy = MultiLayerNet(net.sizes[0], net.sizes[1:-1], net.sizes[-1], activation=net.activation,
-                         weight_decay_lambda=net.weight_decay_lambda, dtype=net.dtype, seed=0)
-    for key, p in copy.params.items():
-        p[...] = net.params[key]
-    return copy
+    return net.load_params(params)
 
 
 def update_ratios(before, after):

@@ -11,15 +11,11 @@ import streamlit as st
 from backprop import datasets, live
 from backprop.figures import training as figs
 from backprop.optimizers import OPTIMIZERS
-from backprop.training import (LIVE_FIELDS, OPTIMIZER_PARAMS, PRESETS, TrainConfig, check_first_loss,
+from backprop.training import (LIVE_FIELDS, OPTIMIZER_PARAMS, PRESETS, ConfigError, TrainConfig, check_first_loss,
                                check_update_ratio)
-from pages import chrome
+from pages import chrome, training_inspect, training_runs
 from pages.components.live_curves import live_curves
-
-try:  # the "Inspect the trained network" section lives in its own module (another issue)
-    from pages import training_inspect
-except ImportError:
-    training_inspect = None
+from pages.training_runs import g as _g
 
 T = chrome.text("training")
 BIG = chrome.presenting()
@@ -38,11 +34,6 @@ TRAIN_SIZES = (0, 100, 300, 1000, 3000, 10_000, 30_000)
 OPT_PARAM_CHOICES = {"momentum": (0.5, 0.8, 0.9, 0.95, 0.99), "decay_rate": (0.9, 0.95, 0.99, 0.999),
                      "beta1": (0.5, 0.8, 0.9, 0.95, 0.99), "beta2": (0.99, 0.999, 0.9999)}
 STATUS_COLORS = {"good": "green", "low": "orange", "high": "orange", "too_high": "red", "unknown": "gray"}
-
-
-def _g(x):
-    """A number as people write it: 0.1 not 0.1000000000000000055, 1e-05 as 1e-05."""
-    return f"{x:g}"
 
 
 def _duration(seconds):
@@ -76,50 +67,28 @@ def _available():
     return [name for name, ok in datasets.available_sources().items() if ok]
 
 
-def _train_count(dataset, train_size):
-    n = len(datasets.load_dataset(dataset).t_train)
-    return min(train_size, n) if train_size else n
+def _train_images(dataset):
+    """How many training images the data set has (the knobs' length in epochs depends on it)."""
+    return len(datasets.load_dataset(dataset).t_train)
+
+
+def _knobs_state():
+    ss = st.session_state
+    return {name: ss[P + name] for name in live.KNOBS}
 
 
 def _set_knobs(config):
     """Show ``config`` on the knobs (before they are drawn)."""
     ss = st.session_state
-    ss[P + "dataset"] = config.dataset
+    for name, value in live.knobs_from_config(config, std=ss.get(P + "std", 0.01)).items():
+        ss[P + name] = value
     ss["dataset"] = config.dataset  # what chrome.dataset_in_use() reports to the other pages
-    ss[P + "layers"] = len(config.hidden_sizes)
-    ss[P + "width"] = config.hidden_sizes[0]
-    ss[P + "activation"] = config.activation
-    if isinstance(config.weight_init, str):
-        ss[P + "init"] = config.weight_init
-    else:
-        ss[P + "init"], ss[P + "std"] = "std", float(config.weight_init)
-    ss[P + "optimizer"] = config.optimizer
-    for name in ("lr", "momentum", "decay_rate", "beta1", "beta2", "weight_decay"):
-        ss[P + name] = float(getattr(config, name))
-    ss[P + "batch_size"] = config.batch_size
-    ss[P + "unit"] = "iterations"
-    ss[P + "length"] = config.iterations
-    ss[P + "train_size"] = config.train_size
-    ss[P + "seed"] = config.seed
-    ss[P + "dtype"] = config.dtype
 
 
 def _knob_config():
     """The TrainConfig the knobs show."""
-    ss = st.session_state
-    iterations = int(ss[P + "length"])
-    if ss[P + "unit"] == "epochs":
-        ipe = max(_train_count(ss[P + "dataset"], ss[P + "train_size"]) // ss[P + "batch_size"], 1)
-        iterations *= ipe
-    return TrainConfig(
-        dataset=ss[P + "dataset"], hidden_sizes=(ss[P + "width"],) * ss[P + "layers"],
-        activation=ss[P + "activation"],
-        weight_init=ss[P + "std"] if ss[P + "init"] == "std" else ss[P + "init"],
-        optimizer=ss[P + "optimizer"], lr=ss[P + "lr"], momentum=ss[P + "momentum"],
-        decay_rate=ss[P + "decay_rate"], beta1=ss[P + "beta1"], beta2=ss[P + "beta2"],
-        batch_size=ss[P + "batch_size"], iterations=iterations, weight_decay=ss[P + "weight_decay"],
-        train_size=ss[P + "train_size"], seed=int(ss[P + "seed"]), dtype=ss[P + "dtype"],
-    )
+    knobs = _knobs_state()
+    return live.config_from_knobs(knobs, _train_images(knobs["dataset"]))
 
 
 def _init_knobs():
@@ -127,15 +96,11 @@ def _init_knobs():
     if P + "lr" not in ss:
         _set_knobs(TrainConfig(dataset=chrome.dataset_in_use() if chrome.dataset_in_use() in _available()
                                else "sample"))
-        ss.setdefault(P + "std", 0.01)
         ss[P + "preset"] = "ch5"
     if not ss.get(P + "link_read"):  # a reproduce link prefills the knobs once per session
         ss[P + "link_read"] = True
-        config, problems = live.config_from_query(st.query_params.to_dict())
+        config, problems = live.config_from_query(st.query_params.to_dict(), available=_available())
         if config is not None:
-            if config.dataset not in _available():
-                problems.append(T["link_dataset_missing"].format(dataset=config.dataset))
-                config = replace(config, dataset="sample")
             _set_knobs(config)
             ss[P + "preset"] = "custom"
             ss[P + "link_note"] = problems
@@ -162,8 +127,8 @@ def _guarded(action):
     def callback(*args):
         try:
             action(*args)
-        except (ValueError, OSError) as e:  # a missing or corrupt dataset, a config the core refuses
-            _say("error", T["command_failed"].format(error=e))
+        except (live.RunError, ValueError, OSError) as e:  # a missing or corrupt dataset, a config refused
+            _say("error", T["command_failed"].format(error=training_runs.error_text(T, e)))
     return callback
 
 
@@ -241,8 +206,8 @@ def _live_change(field):
     value = st.session_state[P + field]
     try:
         run.adjust(**{field: value})
-    except ValueError as e:
-        _say("warning", T["adjust_failed"].format(error=e))
+    except (ConfigError, live.RunError) as e:
+        _say("warning", T["adjust_failed"].format(error=training_runs.error_text(T, e)))
 
 
 def _dataset_changed():
@@ -251,12 +216,8 @@ def _dataset_changed():
 
 def _unit_changed():
     """Keep the run length the same when switching between iterations and epochs."""
-    ss = st.session_state
-    ipe = max(_train_count(ss[P + "dataset"], ss[P + "train_size"]) // ss[P + "batch_size"], 1)
-    if ss[P + "unit"] == "epochs":
-        ss[P + "length"] = max(1, round(ss[P + "length"] / ipe))
-    else:
-        ss[P + "length"] = ss[P + "length"] * ipe
+    knobs = _knobs_state()
+    st.session_state[P + "length"] = live.convert_length(knobs, _train_images(knobs["dataset"]))
 
 
 # --- knobs ----------------------------------------------------------------------------------------------
@@ -351,7 +312,8 @@ def _messages(snap):
         st.error(T[key].format(it=f"{d.iteration:,}", loss=f"{d.loss:.3g}", lr=_g(d.lr), suggest=_g(d.lr / 10)),
                  icon=":material/error:")
     if snap.error:
-        st.error(T["worker_error"].format(error=snap.error), icon=":material/bug_report:")
+        st.error(T["worker_error"].format(error=training_runs.run_error_text(T, snap.error)),
+                 icon=":material/bug_report:")
     if snap.adjustments:
         a = snap.adjustments[-1]
         changes = ", ".join(f"{T.get(k, k)} → {_g(v)}" for k, v in a.changes)
@@ -404,131 +366,15 @@ ACC_LABELS = {"x": T["epochs"], "y": T["accuracy"], "train": T["train"], "test":
 RATIO_LABELS = {"x": T["iterations"], "y": T["ratio_axis"], "band": T["ratio_band"], "empty": T["empty_loss"]}
 LIVE_LABELS = {**LOSS_LABELS, "epochs": T["epochs"], "accuracy": T["accuracy"], "train": T["train"],
                "test": T["test"]}
-OVERLAY_LABELS = {"loss": T["overlay_loss"], "accuracy": T["overlay_accuracy"], "iterations": T["iterations"],
-                  "epochs": T["epochs"], "empty": T["overlay_empty"]}
-
-
-# --- compare, export, load ---------------------------------------------------------------------------------
-
-def _names(records):
-    """'#3 Adam' style names: the run's label, else the config fields that differ among the runs."""
-    fields = live.distinguishing_fields([r.config for r in records]) or ("optimizer", "lr")
-    fields = [f for f in fields if f not in ("iterations",)][:3] or ["optimizer", "lr"]
-    return {r.run_id: f"#{r.run_id} " + (r.label or live.describe(r.config, fields)) for r in records}
-
-
-def _overlay(records):
-    ss = st.session_state
-    ids = [r.run_id for r in records]
-    seen = ss.get(P + "seen_records", [])
-    selection = [i for i in ss.get(P + "overlay", []) if i in ids]
-    group = ss.get(P + "overlay_group")
-    new = [i for i in ids if i not in seen]
-    if new:  # freshly ended runs join the overlay; a comparison shows its own runs only
-        grouped = [r.run_id for r in records if group is not None and r.group == group]
-        selection = grouped if group is not None and any(
-            r.group == group for r in records if r.run_id in new) else selection + new
-        finished = [r.run_id for r in records if r.run_id in new and r.status != "loaded"]
-        if finished:
-            ss[P + "export"] = finished[-1]  # export the newest run unless the user picks another
-    ss[P + "seen_records"] = ids
-    ss[P + "overlay"] = selection[-8:]
-    names = _names(records)
-    picked = st.multiselect(T["overlay_pick"], ids, key=P + "overlay", format_func=lambda i: names[i])
-    chosen = [r for r in records if r.run_id in picked]
-    overlay_names = _names(chosen)
-    st.plotly_chart(figs.overlay_figure([(overlay_names[r.run_id], r.curve(), r.evals) for r in chosen],
-                                        labels=OVERLAY_LABELS, big=BIG, height=380 if BIG else 340),
-                    key=P + "overlay_chart")
-
-
-def _table(records):
-    rows = live.runs_table(records)
-    names = _names(records)
-    for row in rows:
-        row["run"] = names[row["run"]]
-        row["status"] = T[f"status_{row['status']}"] + (" ⚡" if row["changed"] else "") + (
-            " ⚠" if row["diverged"] else "")
-        del row["changed"], row["diverged"], row["label"]
-    cc = st.column_config
-    order = ["run", "test_acc", "train_acc", "seconds", "iterations", "optimizer", "lr", "batch", "hidden",
-             "activation", "init", "weight_decay", "images", "dataset", "status"]
-    st.dataframe(rows[::-1], hide_index=True, width="stretch", column_order=order, column_config={
-        "run": cc.TextColumn(T["col_run"]), "status": cc.TextColumn(T["col_status"]),
-        "dataset": cc.TextColumn(T["col_dataset"]), "optimizer": cc.TextColumn(T["optimizer"]),
-        "lr": cc.NumberColumn(T["lr"], format="%g"), "hidden": cc.TextColumn(T["col_hidden"]),
-        "activation": cc.TextColumn(T["activation"]), "init": cc.TextColumn(T["init"]),
-        "batch": cc.NumberColumn(T["batch_size"]), "weight_decay": cc.NumberColumn(T["col_decay"], format="%g"),
-        "images": cc.NumberColumn(T["col_images"], format="%d"),
-        "iterations": cc.NumberColumn(T["col_iterations"], format="localized"),
-        "train_acc": cc.NumberColumn(T["col_train_acc"], format="percent"),
-        "test_acc": cc.NumberColumn(T["col_test_acc"], format="percent"),
-        "seconds": cc.NumberColumn(T["col_time"], format="%.1f s"),
-    })
-    if LAB.dropped:
-        st.caption(T["records_dropped"].format(n=LAB.dropped, max=LAB.max_records))
-
-
-def _export(records):
-    """Downloads of one run: its history as CSV, its weights as .npz, and a link to its config."""
-    names = _names(records)
-    by_id = {r.run_id: r for r in records}
-    ids = [r.run_id for r in records if r.status != "loaded"][::-1]
-    if not ids:
-        return
-    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-    run_id = c1.selectbox(T["export_pick"], ids, format_func=lambda i: names[i], key=P + "export")
-    record = by_id[run_id]
-    c2.download_button(T["download_csv"], lambda: live.history_csv(record.losses, record.loss_stride, record.evals),
-                       file_name=f"run{record.run_id}-history.csv", mime="text/csv", icon=":material/table:",
-                       width="stretch", on_click="ignore")
-    c3.download_button(T["download_npz"], lambda: live.weights_npz(record.params, record.config),
-                       file_name=f"run{record.run_id}-weights.npz", mime="application/octet-stream",
-                       icon=":material/download:", width="stretch", on_click="ignore")
-    base = (st.context.url or "").split("?")[0]
-    query = live.config_query(record.config)
-    link = base + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-    st.markdown(T["reproduce"].format(link=link))
-    st.code(link, language=None)
-    if record.adjustments:
-        st.caption(T["reproduce_adjusted"])
-
-
-def _load():
-    """An uploaded weights file: validated in backprop.live, never unpickled."""
-    upload = st.file_uploader(T["upload"], key=P + "upload", help=T["upload_help"])
-    if upload is None:
-        return
-    results = st.session_state.setdefault(P + "uploads", {})
-    if upload.file_id not in results:
-        try:
-            config, params = live.load_weights(upload.getvalue())
-        except live.WeightsError as e:
-            results[upload.file_id] = ("error", T["weights_refused"].format(name=upload.name, reason=e))
-        else:
-            record = live.RunRecord(
-                run_id=LAB.new_id(), label=upload.name, status="loaded", config=config, adjustments=(),
-                iterations=0, seconds=0.0, losses=live.LossHistory(2).values(), loss_stride=1,
-                evals=live.Rows(4).array(), params=params, diverged=False)
-            LAB.add_record(record)
-            st.session_state[P + "inspect"] = record.run_id
-            results[upload.file_id] = ("success", T["weights_loaded"].format(
-                name=upload.name, hidden=", ".join(map(str, config.hidden_sizes))))
-    kind, message = results[upload.file_id]
-    (st.error if kind == "error" else st.success)(message)
-
-
 # --- inspect (drawn by pages/training_inspect.py) --------------------------------------------------------------
 
 def _inspect(records):
-    if training_inspect is None:
-        return
     st.divider()
     choices = {}
     run = LAB.current
     if run is not None:
         choices[0] = T["inspect_current"].format(run=run.run_id)
-    names = _names(records)
+    names = training_runs.names(T, records)
     for r in records[::-1]:
         if r.run_id != getattr(run, "run_id", None):
             choices[r.run_id] = names[r.run_id]
@@ -564,8 +410,8 @@ _init_knobs()
 st.title(T["title"])
 if not BIG:  # on a projector the presenter says it; the curves need the room
     st.markdown(T["intro"])
-for problem in st.session_state.pop(P + "link_note", None) or ():
-    st.warning(T["link_problem"].format(problem=problem))
+for code, values in st.session_state.pop(P + "link_note", None) or ():
+    st.warning(T["link_problem"].format(problem=training_runs.problem_text(T, code, values)))
 _knobs()
 
 run, queued = LAB.view()
@@ -613,16 +459,7 @@ st.fragment(_sanity_view, run_every=SANITY_REFRESH if ticking else None)()
 if run is not None:
     st.toggle(T["show_ratios"], key=P + "show_ratios", help=T["ratio_help"])
 
-records = LAB.records()
-st.subheader(T["compare_heading"])
-if records:
-    _overlay(records)
-    _table(records)
-    _export(records)
-else:
-    st.caption(T["no_records"])
-with st.expander(T["load_heading"], expanded=False):
-    _load()
+training_runs.render(LAB)
 # A training network changes under the inspector: inspecting is for a paused or finished run (which
 # also keeps the browser's work light while the live views redraw).
 if ticking:

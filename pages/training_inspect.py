@@ -4,7 +4,6 @@ The training page calls ``render(net, x_test, t_test, class_names)`` with a priv
 network. Tabs rerun on change and only the open one is drawn; the test-set predictions are computed
 once per set of weights (keyed by a hash of the weights) and kept in st.session_state["insp_cache"].
 """
-import numpy as np
 import streamlit as st
 
 from backprop import inspect as insp
@@ -30,7 +29,6 @@ def render(net, x_test, t_test, class_names):
         st.info(T["no_net"], icon=":material/search:")
         return
     class_names = tuple(class_names)
-    x_test, t_test = np.asarray(x_test), np.asarray(t_test)
     if net.sizes[0] != insp.SIDE * insp.SIDE or net.sizes[-1] != len(class_names):
         st.warning(T["incompatible"].format(n_classes=len(class_names), n_in=net.sizes[0], n_out=net.sizes[-1]))
         return
@@ -80,7 +78,8 @@ def _weights(T, big, net, x_test, t_test, class_names):
         shown = st.slider(T["weights_count"], 1, min(total, 200), min(total, 50), key="insp_units", width=400)
     if shown < total:
         st.caption(T["weights_of"].format(shown=shown, total=total))
-    fig = figs.weights_figure(insp.first_layer_weights(net, shown), n_cols=10, big=big)
+    fig = figs.weights_figure(insp.first_layer_weights(net, shown), n_cols=10, big=big,
+                              labels={"unit": T["hover_unit"], "pixel": T["hover_pixel"]})
     _chart(fig, "insp_weights_fig", width="content")
 
 
@@ -99,7 +98,10 @@ def _predictions(T, big, net, x_test, t_test, class_names):
 def _confusion(T, big, net, x_test, t_test, class_names):
     result = _inspection(net, x_test, t_test)
     title = T["confusion_title"].format(accuracy=result.accuracy, n=result.n)
-    _chart(figs.confusion_figure(result.confusion, class_names, title=title, big=big), "insp_confusion_fig")
+    labels = {"true": T["confusion_true"], "predicted": T["confusion_predicted"], "share": T["confusion_share"],
+              "hover": T["confusion_hover"]}
+    _chart(figs.confusion_figure(result.confusion, class_names, title=title, big=big, labels=labels),
+           "insp_confusion_fig")
     pairs = insp.top_confusions(result.confusion, k=3)
     if pairs:
         text = "; ".join(T["confusion_pair"].format(true=class_names[i], pred=class_names[j], count=c)
@@ -136,7 +138,7 @@ def _mistakes(T, big, net, x_test, t_test, class_names):
         wanted = left.selectbox(T["mistakes_filter"], options, key="insp_mclass", on_change=_first_page,
                                 format_func=lambda c: T["mistakes_any"] if c is None else class_names[c])
         if wanted is not None:
-            mistakes = mistakes[t_test[mistakes] == wanted]
+            mistakes = insp.misclassified(t_test, result.proba, true_class=wanted)
         pages = max(1, -(-len(mistakes) // per_page))
         page = right.number_input(T["mistakes_page"], 1, pages, 1, key="insp_mpage") if pages > 1 else 1
         mistakes = mistakes[(min(page, pages) - 1) * per_page:][:per_page]
@@ -201,7 +203,8 @@ def _draw(T, big, net, x_test, t_test, class_names):
     best = int(p.argmax())
     with sees:
         st.markdown(f"**{T['draw_sees']}**")
-        _chart(figs.digit_figure(image, big=big, size=220), "insp_draw_img", width="content")
+        _chart(figs.digit_figure(image, big=big, size=220, labels={"pixel": T["hover_pixel"]}), "insp_draw_img",
+               width="content")
         if not big:
             st.caption(T["draw_sees_caption"])
     with answer:

@@ -76,8 +76,10 @@ def test_inspection_agrees_with_the_trainer(trainer, data):
     assert result.accuracy > 0.85
     assert result.confusion.sum() == 10_000
     assert np.trace(result.confusion) == 10_000 - len(result.mistakes)
+    scores = trainer.net.predict(data.x_test[:50].reshape(50, -1).astype(np.float32) / np.float32(255))
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
     np.testing.assert_allclose(insp.predict_proba(trainer.net, data.x_test[:50]),
-                               trainer.predict_proba(data.x_test[:50]), rtol=1e-6)
+                               e / e.sum(axis=1, keepdims=True), rtol=1e-5)
     # (N, 784) and (N, 28, 28) are the same images (float32 sums differ in the last bits between batch sizes)
     np.testing.assert_allclose(insp.predict_proba(trainer.net, data.x_test[:20].reshape(20, 784)),
                                result.proba[:20], rtol=1e-4, atol=1e-9)
@@ -236,13 +238,21 @@ def test_real_mnist_digits_survive_the_canvas_round_trip(trainer, data):
 
 # --- the figures ----------------------------------------------------------------------------------
 
-def test_figures_build(trainer, data):
+LABELS = {"unit": "Einheit", "pixel": "Pixel", "true": "wahr", "predicted": "vorhergesagt", "share": "Anteil",
+          "hover": "%{y} als %{x}: %{text}"}
+
+
+def test_figures_build_with_the_words_they_are_given(trainer, data):
     result = insp.inspect_predictions(trainer.net, data.x_test[:500], data.t_test[:500])
     names = data.class_names
-    fig = figs.confusion_figure(result.confusion, names, title="Accuracy")
+    fig = figs.confusion_figure(result.confusion, names, title="Accuracy", labels=LABELS)
     assert fig.data[0].z.shape == (10, 10) and list(fig.data[0].x) == list(names)
+    assert fig.layout.xaxis.title.text == "vorhergesagt" and fig.layout.yaxis.title.text == "wahr"
+    assert fig.data[0].hovertemplate.startswith("%{y} als %{x}") and fig.data[0].colorbar.title.text == "Anteil"
+    assert figs.digit_figure(data.x_test[0], labels=LABELS).data[0].hovertemplate.startswith("Pixel (")
     np.testing.assert_array_equal(fig.data[0].text, result.confusion)
-    w = figs.weights_figure(insp.first_layer_weights(trainer.net, 20), n_cols=10)
+    w = figs.weights_figure(insp.first_layer_weights(trainer.net, 20), n_cols=10, labels=LABELS)
+    assert w.data[0].hovertemplate.startswith("Einheit %{customdata[0]:.0f}, Pixel (")
     assert w.data[0].zmin == -w.data[0].zmax  # symmetric colour range around 0
     strip = figs.prediction_strip_figure(data.x_test, data.t_test, result.proba, names, range(4))
     assert len(strip.data) == 8  # an image and a bar chart per column

@@ -6,6 +6,7 @@ import json
 import math
 import pickle
 import time
+import urllib.parse
 import zipfile
 from types import SimpleNamespace
 
@@ -14,8 +15,9 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from backprop import live
-from backprop.datasets import load_dataset
-from backprop.training import (PRESETS, TrainConfig, Trainer, check_first_loss, check_update_ratio, copy_net,
+from backprop.datasets import DatasetNotFoundError, load_dataset
+from backprop.idx import IDXError
+from backprop.training import (PRESETS, TrainConfig, Trainer, check_first_loss, check_update_ratio,
                                param_shapes, update_ratios)
 
 
@@ -78,7 +80,7 @@ def test_background_run_equals_uninterrupted_trainer_and_evaluates_every_epoch(s
     want, losses, tr = reference(config, small_data)
     assert_same(params(run), want)
     snap = run.snapshot()
-    np.testing.assert_array_equal(run.history()[0], losses)
+    np.testing.assert_array_equal(run.record().losses, losses)
     # the book's evaluations: before the first step and after each of the 20 epochs
     assert snap.evals[:, 0].tolist() == list(range(0, 401, 20))
     final = tr.evaluate()
@@ -104,7 +106,7 @@ def test_pause_and_resume_through_the_controller_give_the_uninterrupted_result(s
     assert len([p for p in pauses if 0 < p < 400]) >= 2, pauses  # it was interrupted mid-run
     want, losses, _ = reference(config, small_data)
     assert_same(params(run), want)
-    np.testing.assert_array_equal(run.history()[0], losses)
+    np.testing.assert_array_equal(run.record().losses, losses)
 
 
 def test_step_once_and_plus_epoch_continue_the_same_run(small_data):
@@ -133,7 +135,7 @@ def test_stop_ends_the_run_fast_and_for_good(small_data):
     assert run.state == live.STOPPED and 0 < at
     assert run.closed and not run.start() and not run.resume() and not run.step_once()
     time.sleep(0.02)
-    assert run.iteration == at and len(run.history()[0]) == at
+    assert run.iteration == at and len(run.record().losses) == at
     assert not run.process_alive  # its process has ended
     assert run.record().iterations == at and run.snapshot_net().params["W1"].shape == (784, 20)
 
@@ -158,7 +160,7 @@ def test_learning_rate_change_through_the_controller_applies_from_the_next_step(
     other, _, _ = reference(config, small_data, steps=run.iteration, adjust_at=change.iteration + 1,
                             changes={"lr": 0.01})
     assert not np.array_equal(other["W1"], want["W1"])
-    with pytest.raises(ValueError, match="cannot change mid-run"):
+    with pytest.raises(ValueError, match="frozen_fields"):
         run.adjust(hidden_sizes=(5,))
     with pytest.raises(ValueError, match="lr"):
         run.adjust(lr=-1.0)
@@ -175,7 +177,7 @@ def test_divergence_pauses_the_run_keeps_the_history_and_says_why(small_data):
     d = snap.divergence
     assert snap.state == live.PAUSED and d is not None
     assert d.lr == 10.0 and d.iteration == run.iteration < 400
-    losses = run.history()[0]
+    losses = run.record().losses
     assert len(losses) == d.iteration and np.nanmax(losses) > 1e3 * losses[0]  # the history up to it is kept
     assert run.can_resume == d.weights_finite
     record = run.record()
@@ -185,7 +187,7 @@ def test_divergence_pauses_the_run_keeps_the_history_and_says_why(small_data):
     assert run.resume() and run.wait(10)
     again = run.snapshot()
     assert again.state == live.FINISHED and again.divergence is None
-    losses = run.history()[0]
+    losses = run.record().losses
     assert len(losses) == run.config.iterations and np.isfinite(losses[d.iteration:]).all()
     assert losses[-1] < 2.5  # back to ordinary losses
 
@@ -195,14 +197,27 @@ def test_an_error_in_training_pauses_the_run_and_is_reported(small_data):
     run = live.LiveRun(TrainConfig(**{**SMALL, "batch_size": 10**12}), small_data)
     assert run.start() and run.wait(10)
     snap = run.snapshot()
-    assert snap.state == live.PAUSED and snap.error.startswith("MemoryError") and not run.can_resume
+    assert snap.state == live.PAUSED and snap.error == live.ErrorInfo("memory") and not run.can_resume
     assert len(snap.evals) == 1  # what it did before the error is kept
 
 
 def test_a_run_that_cannot_be_built_raises_in_the_caller(small_data):
     broken = SimpleNamespace(x_train=small_data.x_train, t_train=small_data.t_train, title="no test set")
-    with pytest.raises(AttributeError, match="x_test"):
+    with pytest.raises(live.RunError) as err:
         live.LiveRun(TrainConfig(**SMALL), broken)
+    assert err.value.error.code == "bug" and err.value.error.values["type"] == "AttributeError"
+    assert "x_test" in err.value.error.values["detail"]
+
+
+def test_errors_cross_the_process_boundary_as_codes_and_values(tmp_path):
+    """An IDXError (a corrupt data file) cannot be rebuilt from pickle; its ErrorInfo can."""
+    info = live.ErrorInfo.of(IDXError(tmp_path / "t10k-images-idx3-ubyte", "truncated: 12 of 7,840,016 bytes"))
+    assert info == live.ErrorInfo("data_corrupt", {"file": "t10k-images-idx3-ubyte",
+                                                   "detail": "truncated: 12 of 7,840,016 bytes"})
+    error = pickle.loads(pickle.dumps(live.RunError(info)))
+    assert error.error == info
+    assert live.ErrorInfo.of(MemoryError()).code == "memory"
+    assert live.ErrorInfo.of(DatasetNotFoundError("no files")).code == "dataset_missing"
 
 
 def test_snapshot_net_is_a_copy_taken_between_steps(small_data):
@@ -227,7 +242,8 @@ def test_snapshot_net_is_a_copy_taken_between_steps(small_data):
 def test_snapshot_bounds_the_points_drawn_and_the_history_kept(small_data):
     run = live.LiveRun(TrainConfig(**{**SMALL, "iterations": 3000}), small_data, history_capacity=256)
     run.run_steps(3000)
-    losses, stride, _ = run.history()
+    record = run.record()
+    losses, stride = record.losses, record.loss_stride
     assert len(losses) <= 256 and stride == 16 and len(losses) * stride == 3000 - 3000 % stride
     snap = run.snapshot(max_points=100)
     assert len(snap.loss) <= 100 and len(snap.evals) <= 100 and len(snap.ratios) <= 100
@@ -278,7 +294,7 @@ def test_lab_queues_a_comparison_and_records_each_run(small_data):
     assert [r.label for r in records] == ["SGD", "Adam", "AdaGrad"]
     assert all(r.group == group and r.status == live.FINISHED and r.iterations == 60 for r in records)
     assert [r.config.optimizer for r in records] == ["SGD", "Adam", "AdaGrad"]
-    assert lab.queued == 0 and lab.current.label == "AdaGrad"
+    assert lab.view()[1] == 0 and lab.current.label == "AdaGrad"
     rows = live.runs_table(records)
     assert rows[1]["optimizer"] == "Adam" and rows[1]["test_acc"] == records[1].final[1]
 
@@ -387,23 +403,31 @@ def good_arrays(config=TrainConfig(hidden_sizes=(4,))):
     return arrays
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: pickle.dumps({"W1": np.zeros((784, 4))}), "pickle"),
-    (lambda: b"\x93NUMPY" + b"\x00" * 20, ".npy"),
-    (lambda: b"hello, I am a text file", "not an .npz"),
-    (lambda: b"PK\x03\x04 broken zip", "not a readable"),
-    (lambda: npz_bytes(**{**good_arrays(), "W1": np.zeros((784, 5), np.float32)}), r"W1 has shape \(784, 5\)"),
-    (lambda: npz_bytes(**{k: v for k, v in good_arrays().items() if k != "b2"}), "missing b2"),
-    (lambda: npz_bytes(**{**good_arrays(), "W3": np.zeros((2, 2))}), "unexpected W3"),
-    (lambda: npz_bytes(**{k: v for k, v in good_arrays().items() if k != "config"}), "no config"),
-    (lambda: npz_bytes(**{**good_arrays(), "config": np.array("{not json")}), "config in the file is not valid"),
-    (lambda: npz_bytes(**{**good_arrays(), "config": np.array('{"lr": -1}')}), "lr must be"),
-    (lambda: npz_bytes(**{**good_arrays(), "b1": np.array([0, np.nan, 0, 0], np.float32)}), "NaN"),
-    (lambda: npz_bytes(**{**good_arrays(), "b1": np.zeros(4, np.int64)}), "dtype int64"),
+@pytest.mark.parametrize("make, code, values", [
+    (lambda: pickle.dumps({"W1": np.zeros((784, 4))}), "pickle", {}),
+    (lambda: b"\x93NUMPY" + b"\x00" * 20, "single_npy", {}),
+    (lambda: b"hello, I am a text file", "not_npz", {}),
+    (lambda: b"PK\x03\x04 broken zip", "unreadable", None),
+    (lambda: npz_bytes(**{**good_arrays(), "W1": np.zeros((784, 5), np.float32)}), "shape",
+     {"key": "W1", "got": (784, 5), "expected": (784, 4), "hidden": (4,)}),
+    (lambda: npz_bytes(**{k: v for k, v in good_arrays().items() if k != "b2"}), "mismatch",
+     {"missing": "b2", "extra": "", "hidden": (4,)}),
+    (lambda: npz_bytes(**{**good_arrays(), "W3": np.zeros((2, 2))}), "mismatch",
+     {"missing": "", "extra": "W3", "hidden": (4,)}),
+    (lambda: npz_bytes(**{k: v for k, v in good_arrays().items() if k != "config"}), "no_config", {}),
+    (lambda: npz_bytes(**{**good_arrays(), "config": np.array("{not json")}), "bad_config", {"problems": ()}),
+    (lambda: npz_bytes(**{**good_arrays(), "config": np.array('{"lr": -1}')}), "bad_config",
+     {"problems": (("lr", {"got": -1.0}),)}),
+    (lambda: npz_bytes(**{**good_arrays(), "b1": np.array([0, np.nan, 0, 0], np.float32)}), "not_finite",
+     {"key": "b1"}),
+    (lambda: npz_bytes(**{**good_arrays(), "b1": np.zeros(4, np.int64)}), "dtype", {"key": "b1", "dtype": "int64"}),
 ])
-def test_bad_weight_files_are_refused_with_a_reason(make, message):
-    with pytest.raises(live.WeightsError, match=message):
+def test_bad_weight_files_are_refused_with_a_reason(make, code, values):
+    with pytest.raises(live.WeightsError) as err:
         live.load_weights(make())
+    assert err.value.code == code
+    if values is not None:
+        assert err.value.values == values
 
 
 def test_object_arrays_are_refused_before_anything_is_unpickled():
@@ -415,14 +439,14 @@ def test_object_arrays_are_refused_before_anything_is_unpickled():
 
     buf = io.BytesIO()
     np.savez(buf, **{**good_arrays(), "W1": np.array([Bomb()], dtype=object)})
-    with pytest.raises(live.WeightsError, match="Python objects"):
+    with pytest.raises(live.WeightsError, match="objects"):
         live.load_weights(buf.getvalue())
     assert boom == []
     zipped = io.BytesIO()
     with zipfile.ZipFile(zipped, "w") as zf:
         zf.writestr("W1.npy", b"x")
         zf.writestr("evil.pkl", pickle.dumps(1))
-    with pytest.raises(live.WeightsError, match="unexpected entries"):
+    with pytest.raises(live.WeightsError, match="unexpected_entries"):
         live.load_weights(zipped.getvalue())
 
 
@@ -434,15 +458,41 @@ def test_reproduce_link_round_trip_and_bad_values():
     assert live.config_from_query({**query, "present": "1"}) == (config, [])
     assert live.config_from_query({"present": "1"}) == (None, [])
     got, problems = live.config_from_query({"lr": "fast", "batch_size": "-5", "optimizer": "Adam"})
-    assert got == TrainConfig(optimizer="Adam") and len(problems) == 2
-    assert any("lr" in p and "fast" in p for p in problems) and any("batch_size" in p for p in problems)
+    assert got == TrainConfig(optimizer="Adam")
+    assert problems == [("unreadable", {"field": "lr", "got": "fast"}), ("batch_size", {"got": -5})]
+    got, problems = live.config_from_query({"dataset": "fashion", "lr": "0.5"}, available=["sample"])
+    assert got == TrainConfig(lr=0.5) and problems == [("dataset_missing", {"dataset": "fashion"})]
+    link = live.reproduce_link("http://127.0.0.1:8501/training", config)
+    assert link.startswith("http://127.0.0.1:8501/training?") and "hidden_sizes=100,100" in link
+    assert live.config_from_query(dict(urllib.parse.parse_qsl(link.split("?")[1]))) == (config, [])
+    assert live.reproduce_link("http://h/training", TrainConfig()) == "http://h/training"
+
+
+def test_knobs_and_config_map_both_ways_with_the_length_in_epochs():
+    config = TrainConfig(hidden_sizes=(100, 100), weight_init="he", optimizer="Adam", lr=0.001, batch_size=50,
+                         iterations=400, train_size=1000, seed=3)
+    knobs = live.knobs_from_config(config, std=0.1)
+    assert (knobs["layers"], knobs["width"], knobs["init"], knobs["std"], knobs["unit"]) == (2, 100, "he", 0.1,
+                                                                                             "iterations")
+    assert set(knobs) == set(live.KNOBS) and live.config_from_knobs(knobs, n_images=5000) == config
+    epochs = {**knobs, "unit": "epochs"}
+    assert live.convert_length(epochs, n_images=5000) == 20  # 400 iterations of 50 out of 1,000 images
+    assert live.config_from_knobs({**epochs, "length": 20}, n_images=5000).iterations == 400
+    assert live.config_from_knobs({**epochs, "length": 2, "train_size": 0}, n_images=5000).iterations == 200
+    assert live.convert_length({**knobs, "length": 3, "unit": "iterations"}, n_images=5000) == 60
+    std = live.knobs_from_config(TrainConfig(weight_init=0.05))
+    assert (std["init"], std["std"]) == ("std", 0.05)
+    assert live.config_from_knobs(std, 5000) == TrainConfig(weight_init=0.05)
 
 
 def test_labels_name_what_differs():
     a, b = TrainConfig(optimizer="SGD", lr=0.01), TrainConfig(optimizer="Adam", lr=0.01)
     assert live.distinguishing_fields([a, b]) == ("optimizer",)
-    assert live.describe(b, ["optimizer", "lr"]) == "Adam lr=0.01"
-    assert copy_net(Trainer(a).net).sizes == [784, 50, 10]
+    assert live.describe(b, ["optimizer", "lr"]) == [("optimizer", "Adam"), ("lr", 0.01)]
+    assert live.describe(TrainConfig(hidden_sizes=(20, 10), weight_init="he"),
+                         ["hidden_sizes", "weight_init", "train_size"]) == [
+        ("hidden_sizes", "20-10"), ("weight_init_he", "he"), ("train_size_all", 0)]
+    assert live.describe(a)[2:] == [("hidden_sizes", "50"), ("batch_size", 100)]
 
 
 # --- figures (backprop/figures/training.py) ----------------------------------------------------------------

@@ -222,3 +222,30 @@ def test_weight_decay_loss_and_gradient():
         extra = lam * decayed.params[key] if key.startswith("W") else 0.0
         np.testing.assert_allclose(g_decay[key], g_plain[key] + extra, rtol=1e-13, atol=1e-16)
     assert_backprop_matches_numerical(decayed, x, t)
+
+
+# --- copies -----------------------------------------------------------------------------------------
+
+def test_copy_is_independent_and_can_change_dtype():
+    net = with_random_biases(MultiLayerNet(6, [5, 4], 3, activation="sigmoid", weight_init_std=0.5, seed=0,
+                                           weight_decay_lambda=0.1))
+    x, t = np.random.default_rng(1).normal(size=(4, 6)), np.array([0, 2, 1, 2])
+    twin = net.copy()
+    assert (twin.sizes, twin.activation, twin.weight_decay_lambda, twin.dtype) == (
+        net.sizes, "sigmoid", 0.1, np.float64)
+    assert twin.loss(x, t) == net.loss(x, t)
+    twin.params["W1"] += 1.0  # in place: the twin's layers see it, the original does not
+    assert twin.loss(x, t) != net.loss(x, t) and not np.shares_memory(twin.params["W1"], net.params["W1"])
+    low = net.copy(np.float32)
+    assert all(p.dtype == np.float32 for p in low.params.values())
+    np.testing.assert_allclose(low.loss(x.astype(np.float32), t), net.loss(x, t), rtol=1e-5)
+
+
+def test_accuracy_of_uint8_pixels_scaled_chunk_by_chunk():
+    net = MultiLayerNet(6, [5], 3, weight_init_std=0.5, seed=0, dtype=np.float32)
+    pixels = np.random.default_rng(2).integers(0, 256, size=(25, 6), dtype=np.uint8)
+    t = np.random.default_rng(3).integers(0, 3, size=25)
+    scaled = pixels.astype(np.float32) * np.float32(1 / 255)
+    expected = int(np.sum(net.predict(scaled).argmax(axis=1) == t))
+    assert net.count_correct(pixels, t, batch_size=7, scale=1 / 255) == expected
+    assert net.accuracy(pixels, t, batch_size=7, scale=1 / 255) == expected / 25 == net.accuracy(scaled, t)

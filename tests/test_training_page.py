@@ -176,7 +176,7 @@ def test_divergence_pauses_with_an_explanation_and_keeps_the_history(pages):
     assert run.state == live.PAUSED and run.snapshot().divergence is not None
     error = texts(at.error)
     assert "Training diverged at iteration" in error and "Lower the learning rate, e.g. to 1" in error
-    assert iteration(at) == run.iteration > 0 and len(run.history()[0]) == run.iteration
+    assert iteration(at) == run.iteration > 0 and len(run.record().losses) == run.iteration
     assert not at.exception
 
 
@@ -282,3 +282,67 @@ def test_the_data_set_picked_here_is_the_one_home_reports(pages):
     assert at.session_state["dataset"] == "fashion"
     at.switch_page("pages/home.py").run()
     assert "In use: **Fashion-MNIST" in texts(at.markdown)
+
+
+# --- the core's codes, worded by the catalogue ---------------------------------------------------------
+
+def english():
+    import tomllib
+    from pathlib import Path
+
+    with (Path(__file__).resolve().parents[1] / "pages" / "locales" / "en" / "training.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
+def test_every_code_the_core_sends_has_words_with_its_values():
+    from backprop.training import ConfigError
+    from pages import training_runs as words
+
+    T = english()
+    bad = dict(dataset="cifar", hidden_sizes=(), activation="tanh", weight_init="glorot", optimizer="LBFGS", lr=0,
+               momentum=1.0, decay_rate=2.0, beta1=-1.0, beta2=1.0, batch_size=0, iterations=0, weight_decay=-1.0,
+               train_size=-1, seed=-1, dtype="float16")
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(**bad)
+    assert {code for code, _ in err.value.problems} == set(TrainConfig().to_dict())  # every field, at once
+    text = words.error_text(T, err.value)
+    assert "lr must be a positive number, got 0" in text and "dtype must be 'float32' or 'float64'" in text
+    _, problems = live.config_from_query({"learning_rate": "1", "lr": "x", "dataset": "fashion"}, available=[])
+    assert [words.problem_text(T, c, v) for c, v in problems] == [
+        "lr: cannot read 'x'", "the data set fashion is not on this machine"]
+    with pytest.raises(ConfigError) as err:
+        TrainConfig.from_dict({"learning_rate": "1"})
+    assert words.error_text(T, err.value) == "unknown settings: learning_rate"
+    with pytest.raises(ConfigError) as err:
+        training.check_live_fields({"optimizer": "Adam"})
+    assert words.error_text(T, err.value) == "optimizer cannot change mid-run: start a new run"
+
+    infos = [live.ErrorInfo("dataset_missing", {"detail": "no files"}), live.ErrorInfo("memory"),
+             live.ErrorInfo("data_corrupt", {"file": "t10k-labels-idx1-ubyte", "detail": "truncated"}),
+             live.ErrorInfo("bug", {"type": "KeyError", "detail": "'W9'"}), live.ErrorInfo("process_ended"),
+             live.ErrorInfo("start_failed"), live.ErrorInfo("run_ended"),
+             live.ErrorInfo("config", {"problems": (("lr", {"got": -1.0}),)})]
+    said = [words.run_error_text(T, info) for info in infos]
+    assert said[2].startswith("the data file t10k-labels-idx1-ubyte is damaged (truncated)")
+    assert said[3] == "KeyError: 'W9'" and said[7] == "lr must be a positive number, got -1.0"
+
+    every = tuple(TrainConfig().to_dict())
+    for config in (TrainConfig(), TrainConfig(weight_init="he", train_size=300), TrainConfig(weight_init="xavier")):
+        assert words.describe(T, config, every)
+    assert words.describe(T, TrainConfig(optimizer="Adam", lr=0.001)) == "Adam lr=0.001 50 batch 100"
+
+
+@pytest.mark.parametrize("code, values, text", [
+    ("too_big", {"mb": 70, "max_mb": 67}, "the file is 70 MB; weights files here are at most 67 MB"),
+    ("unexpected_entries", {"names": "evil.pkl"}, "unexpected entries in the archive: evil.pkl"),
+    ("bad_config", {"problems": ()}, "the config in the file is not valid: it is not a settings text (JSON)"),
+    ("mismatch", {"missing": "b2", "extra": "W3", "hidden": (4,)},
+     "the arrays do not match its config (4 hidden): missing b2; unexpected W3"),
+    ("shape", {"key": "W1", "got": (784, 9), "expected": (784, 8), "hidden": (8,)},
+     "W1 has shape (784, 9), expected (784, 8) for hidden sizes 8"),
+    ("objects", {"name": "W1"}, "W1 holds Python objects"),
+])
+def test_refused_weight_files_are_worded(code, values, text):
+    from pages import training_runs as words
+
+    assert words.weights_text(english(), live.WeightsError(code, **values)).startswith(text)

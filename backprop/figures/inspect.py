@@ -37,12 +37,13 @@ def _image_axes(fig, row=None, col=None, x_anchor="x"):
                      scaleanchor=x_anchor, constrain="domain", **kw)
 
 
-def weights_figure(weights, *, n_cols=10, tile_px=None, big=False, title=None):
+def weights_figure(weights, *, labels, n_cols=10, tile_px=None, big=False, title=None):
     """Hidden units' incoming weights (n, 28, 28) as one mosaic of heatmaps; blue < 0 < red, symmetric range.
 
     One colour scale for all units, zmin = -zmax, with zmax the 99.5th percentile of |w| so that one
     outlier does not wash out every other unit (hovering shows the exact weight). The figure gets a
     fixed size, ``tile_px`` screen pixels per unit, so the tiles are square with no padding around them.
+    labels: dict with "unit" and "pixel" (words of the hover text).
     """
     weights = np.asarray(weights, dtype=np.float64)
     n, h, w = weights.shape
@@ -56,8 +57,8 @@ def weights_figure(weights, *, n_cols=10, tile_px=None, big=False, title=None):
     fig = go.Figure(go.Heatmap(
         z=tile(weights), zmin=-zmax, zmax=zmax, zmid=0, colorscale=DIVERGING,
         customdata=np.dstack([units, pix_r, pix_c]),
-        hovertemplate="unit %{customdata[0]:.0f}, pixel (%{customdata[1]:.0f}, %{customdata[2]:.0f})"
-                      "<br>w = %{z:.3f}<extra></extra>",
+        hovertemplate=labels["unit"] + " %{customdata[0]:.0f}, " + labels["pixel"]
+                      + " (%{customdata[1]:.0f}, %{customdata[2]:.0f})<br>w = %{z:.3f}<extra></extra>",
         colorbar=dict(thickness=14, title=dict(text="w", side="top")), hoverongaps=False,
     ))
     _image_axes(fig)
@@ -105,11 +106,14 @@ def probability_figure(p, class_names, *, true_class=None, big=False, title=None
     return fig
 
 
-def digit_figure(image, *, big=False, title=None, size=240):
-    """One 28x28 uint8 image as a square heatmap ``size`` px wide, ink dark; hovering shows each pixel."""
+def digit_figure(image, *, labels, big=False, title=None, size=240):
+    """One 28x28 uint8 image as a square heatmap ``size`` px wide, ink dark; hovering shows each pixel.
+
+    labels: dict with "pixel".
+    """
     image = np.asarray(image)
     fig = go.Figure(go.Heatmap(z=image, zmin=0, zmax=255, colorscale=INK, showscale=False,
-                               hovertemplate="pixel (%{y}, %{x}) = %{z}<extra></extra>"))
+                               hovertemplate=labels["pixel"] + " (%{y}, %{x}) = %{z}<extra></extra>"))
     _image_axes(fig)
     base_layout(fig, big=big, title=title)
     side = int(size * (1.25 if big else 1))
@@ -166,10 +170,12 @@ def prediction_strip_figure(images, labels, proba, class_names, indices, *, k=3,
     return fig
 
 
-def confusion_figure(confusion, class_names, *, title=None, big=False):
+def confusion_figure(confusion, class_names, *, labels, title=None, big=False):
     """The (C, C) confusion matrix: counts as text; colour = share of the row's images (true class).
 
     Rows are true classes (0 at the top), columns predicted classes; the diagonal is the correct answers.
+    labels: dict with "true", "predicted", "share" (the colour bar) and "hover", a Plotly hover template
+    (%{y} true class, %{x} predicted, %{text} count, %{z} share of the row).
     """
     confusion = np.asarray(confusion)
     totals = confusion.sum(axis=1, keepdims=True)
@@ -178,12 +184,12 @@ def confusion_figure(confusion, class_names, *, title=None, big=False):
     fig = go.Figure(go.Heatmap(
         z=share, x=names, y=names, zmin=0, zmax=1, colorscale=SHARE,
         text=confusion, texttemplate="%{text}", customdata=share,
-        hovertemplate="true %{y}, predicted %{x}: %{text} images (%{z:.1%} of the %{y}s)<extra></extra>",
-        colorbar=dict(thickness=14, tickformat=".0%", title=dict(text="share of row", side="right")),
+        hovertemplate=labels["hover"] + "<extra></extra>",
+        colorbar=dict(thickness=14, tickformat=".0%", title=dict(text=labels["share"], side="right")),
         xgap=1, ygap=1,
     ))
-    fig.update_xaxes(title_text="predicted", type="category", tickangle=0 if max(map(len, names)) < 3 else -30)
-    fig.update_yaxes(title_text="true", type="category", autorange="reversed")
+    fig.update_xaxes(title_text=labels["predicted"], type="category", tickangle=0 if max(map(len, names)) < 3 else -30)
+    fig.update_yaxes(title_text=labels["true"], type="category", autorange="reversed")
     base_layout(fig, big=big, height=560 if big else 480, title=title)
     fig.update_layout(plot_bgcolor="#ffffff")
     return fig

@@ -1,0 +1,22 @@
+"""Live training for the training page: each run in a process of its own, steered from the server.
+
+One idea per module:
+- ``history``: bounded loss history, growable rows, curves reduced for drawing
+- ``messages``: what the controller and the training process say to each other (declared once)
+- ``process``: the training process and its loop (``TrainingProcess``: Trainer.step, evaluation chunks)
+- ``spawn``: starting training processes, one kept warm
+- ``run``: ``LiveRun``, the controller of one run; ``records``: its Snapshot and RunRecord
+- ``lab``: a browser session's bench (``Lab``) and ``SessionGuard``
+- ``exports``: history CSV, weights .npz and the weights-file loader
+- ``knobs``: the page's knobs <-> TrainConfig, reproduce links; ``compare``: labels and the runs table
+Nothing here imports streamlit.
+"""
+from .compare import describe, distinguishing_fields, runs_table
+from .exports import MAX_WEIGHTS_BYTES, WeightsError, history_csv, load_weights, weights_npz
+from .history import MAX_POINTS, Curve, LossHistory, Rows, downsample, ema, loss_curve, smooth
+from .knobs import (KNOBS, config_from_knobs, config_from_query, config_query, convert_length, knobs_from_config,
+                    reproduce_link)
+from .lab import Lab, SessionGuard
+from .messages import FINISHED, PAUSED, READY, RUNNING, STOPPED, Divergence, ErrorInfo
+from .records import LOADED, Adjustment, RunRecord, Snapshot
+from .run import LiveRun, RunError

@@ -1,0 +1,147 @@
+"""What a run's controller (``LiveRun``) and its training process say to each other, declared once.
+
+Every message is a small frozen dataclass sent whole through a ``multiprocessing.connection``
+(pickled); both ends import these classes and read fields by name. Errors cross the boundary as an
+``ErrorInfo``: a code and plain values, never an exception object (some cannot be rebuilt from
+pickle, e.g. an ``IDXError``) and never a sentence (the page words the code).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..datasets import DatasetNotFoundError
+from ..idx import IDXError
+from ..training import ConfigError
+
+# A run's states (the process reports PAUSED or FINISHED when it stops).
+READY, RUNNING, PAUSED, FINISHED, STOPPED = "ready", "running", "paused", "finished", "stopped"
+
+# --- controller -> process ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Init:
+    """The first message: build the Trainer of this run (data None: load_dataset(config.dataset))."""
+
+    config: object
+    data: object = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """Step until ``target`` iterations (finished), or pause at ``pause_at`` if given."""
+
+    target: int
+    pause_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Stop stepping after the current step (or evaluation chunk), then report Stopped."""
+
+
+@dataclass(frozen=True)
+class Adjust:
+    """Change live knobs (TrainConfig.LIVE_FIELDS) from the next step on."""
+
+    changes: dict
+
+
+@dataclass(frozen=True)
+class SendParams:
+    """Send a copy of the weights now (between two steps), without stopping."""
+
+
+@dataclass(frozen=True)
+class Close:
+    """End the process."""
+
+
+# --- process -> controller ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An error as a code and values. Codes: "dataset_missing" {source}, "data_corrupt" {file, detail},
+    "config" {problems}, "memory" {}, "bug" {type, detail}; the controller adds "process_ended" and
+    "start_failed" (no values)."""
+
+    code: str
+    values: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, exc):
+        if isinstance(exc, DatasetNotFoundError):
+            return cls("dataset_missing", {"detail": str(exc)})
+        if isinstance(exc, IDXError):
+            return cls("data_corrupt", {"file": exc.path.rsplit("/", 1)[-1], "detail": exc.problem})
+        if isinstance(exc, ConfigError):
+            return cls("config", {"problems": exc.problems})
+        if isinstance(exc, MemoryError):
+            return cls("memory")
+        return cls("bug", {"type": type(exc).__name__, "detail": str(exc)})
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The Trainer is built: what the controller needs to know before the first step."""
+
+    iter_per_epoch: int
+    n_layers: int
+    dataset_title: str
+    params: dict
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Building the Trainer failed; the process ends."""
+
+    error: ErrorInfo
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What happened since the last report (sent every FLUSH_EVERY seconds while running, and on stopping)."""
+
+    losses: np.ndarray  # float32, one per step
+    evals: list  # (iteration, epoch, train accuracy, test accuracy) per evaluation
+    ratio_iterations: list
+    ratios: list  # update-to-weight ratios of W1, W2, ... at each of ratio_iterations
+    eval_seconds: float
+    iteration: int
+    iter_per_epoch: int
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    """An Adjust took effect from step ``iteration``."""
+
+    iteration: int
+    changes: dict
+    iter_per_epoch: int
+
+
+@dataclass(frozen=True)
+class Params:
+    """The answer to SendParams."""
+
+    params: dict
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A step whose loss was NaN or infinite: the update was skipped and the run paused."""
+
+    iteration: int
+    loss: float
+    lr: float
+    weights_finite: bool  # False: an earlier update already broke the weights, the run cannot continue
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """The process stopped stepping (a Batch with the rest of the history came just before)."""
+
+    state: str  # FINISHED or PAUSED
+    iteration: int
+    params: dict
+    divergence: Divergence | None = None
+    error: ErrorInfo | None = None
