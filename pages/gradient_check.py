@@ -14,7 +14,7 @@ import streamlit as st
 
 from backprop import datasets
 from backprop.figures import gradcheck as figs
-from backprop.gradient import H_CHOICES, MAX_BATCH, CheckConfig, loop_seconds_estimate, run_check, run_sweep
+from backprop.checkconfig import H_CHOICES, MAX_BATCH, CheckConfig, loop_seconds_estimate, run_check, run_sweep
 from backprop.planted_bugs import BUGS
 from pages import chrome
 
@@ -28,9 +28,11 @@ AXES = {"W1": ("axis_pixel", "axis_hidden"), "b1": ("axis_hidden", None),
         "W2": ("axis_hidden", "axis_class"), "b2": ("axis_class", None)}
 VERDICT_STYLE = {  # cell background and text colour of each verdict
     "excellent": ("#dafbe1", "#116329"), "acceptable": ("#eef7d6", "#3f6212"),
-    "suspicious": ("#fff1c2", "#7d4e00"), "wrong": ("#ffd7d5", "#a40e26"), "unresolved": ("#eaeef2", "#424a53"),
+    "suspicious": ("#fff1c2", "#7d4e00"), "wrong": ("#ffd7d5", "#a40e26"), "shape_mismatch": ("#ffd7d5", "#a40e26"),
+    "not_finite": ("#ffd7d5", "#a40e26"), "imprecise": ("#eaeef2", "#424a53"), "unresolved": ("#eaeef2", "#424a53"),
 }
-VERDICT_ICON = {"excellent": "✔", "acceptable": "✔", "suspicious": "⚠", "wrong": "✘", "unresolved": "?"}
+VERDICT_ICON = {"excellent": "✔", "acceptable": "✔", "suspicious": "⚠", "wrong": "✘", "shape_mismatch": "✘",
+                "not_finite": "✘", "imprecise": "?", "unresolved": "?"}
 NO_BUG = "none"  # a selectbox shows None as "nothing chosen", so "no bug" is an option of its own
 DEFAULTS = {
     "gc_bug": NO_BUG, "gc_activation": "relu", "gc_h": 1e-4, "gc_method": "fast", "gc_hidden": 50,
