@@ -50,11 +50,17 @@ def test_h_sweep_in_float32_has_a_gap_below_resolution_and_a_higher_minimum(swee
 
 @pytest.fixture(scope="module")
 def labels():
+    """The figures' words as the page gives them: its catalogue's fig_* entries, keyed without the prefix."""
     import tomllib
     from pathlib import Path
 
+    from backprop.figures.gradcheck import LABELS
+
     with open(Path(__file__).parents[1] / "pages" / "locales" / "en" / "gradient_check.toml", "rb") as f:
-        return tomllib.load(f)
+        catalogue = tomllib.load(f)
+    words = {k.removeprefix("fig_"): v for k, v in catalogue.items() if k.startswith("fig_")}
+    assert set(words) == set(LABELS)  # the catalogue words exactly what the figures need
+    return words
 
 
 def test_number_formatting_is_scientific_and_shows_where_values_differ():
@@ -82,7 +88,7 @@ def test_heatmaps_draw_backprop_numerical_difference_with_gaps_and_kinks(mnist3,
     assert back.shape == (50, 784)  # W1 drawn transposed: hidden units across, pixels along
     assert np.isnan(num).sum() == 39_200 - 500 and not np.isnan(back).any()  # only 500 entries were checked
     np.testing.assert_allclose(back, w1.backprop_full.T.astype(np.float32))
-    kinks = [tr for tr in fig.data if isinstance(tr, go.Scatter) and tr.name == labels["fig_kinks"]]
+    kinks = [tr for tr in fig.data if isinstance(tr, go.Scatter) and tr.name == labels["kinks"]]
     assert w1.n_kinks > 0 and len(kinks[0].x) == w1.n_kinks
     # A backprop gradient of the wrong shape gets a message instead of a heatmap.
     net = build_net("affine_db_wrong_axis", input_size=784, hidden_size=50, output_size=10, seed=0)
