@@ -95,17 +95,8 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
             hovertemplate=(f"{x_name} %{{x}}<br>{y_name} %{{y}}<br>%{{z:.3e}}<extra></extra>" if not vector
                            else f"{x_name} %{{x}}<br>%{{z:.3e}}<extra></extra>"),
         ), row=row, col=1)
-    # Mark kinks and the worst entry on the difference panel, in display coordinates.
-    flat = check.indices
-    marks = []
-    if check.n_kinks:
-        marks.append((flat[check.kinks], dict(symbol="x-thin", size=6, opacity=0.8, line=dict(width=1.5, color=KINK)),
-                      labels["kinks"]))
-    index, _, _ = check.worst
-    if index is not None and check.verdict not in ("excellent", "unresolved"):
-        marks.append((np.array([np.ravel_multi_index(index, check.shape)]),
-                      dict(symbol="circle-open", size=16, color=BAD, line=dict(width=3)), labels["worst"]))
-    for where, marker, name in marks:
+    marks = _marks(check, labels)
+    for where, marker, name in marks:  # on the difference panel, in display coordinates
         if vector:
             xs, ys = where, np.zeros(len(where), dtype=int)
         else:
@@ -131,6 +122,19 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
     fig.update_xaxes(title_text=x_name, row=3, col=1)
     height = 420 if vector else (620 if transpose and back.shape[0] > 100 else 560)
     return _titles_sized(base_layout(fig, big=big, height=height), big)
+
+
+def _marks(check, labels):
+    """[(flat indices, marker, name)]: the kinks (crossed) and the worst entry when it is not excellent (ringed)."""
+    marks = []
+    if check.n_kinks:
+        marks.append((check.indices[check.kinks],
+                      dict(symbol="x-thin", size=6, opacity=0.8, line=dict(width=1.5, color=KINK)), labels["kinks"]))
+    index, _, _ = check.worst
+    if index is not None and check.verdict not in ("excellent", "unresolved"):
+        marks.append((np.array([np.ravel_multi_index(index, check.shape)]),
+                      dict(symbol="circle-open", size=16, color=BAD, line=dict(width=3)), labels["worst"]))
+    return marks
 
 
 def shape_text(shape):
