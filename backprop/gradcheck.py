@@ -162,11 +162,12 @@ class ParamCheck:
 
     @property
     def worst(self):
-        """(index tuple, backprop, numerical) of the counted entry with the largest judged error."""
+        """(index tuple, backprop, numerical) of the counted entry with the largest judged error (then plain error)."""
         if self.shape_error is not None or not self.counted.any():
             return None, np.nan, np.nan
-        rel = np.where(self.counted, np.nan_to_num(self.excess_rel_err, nan=np.inf), -1.0)
-        k = int(np.argmax(rel))
+        excess = np.where(self.counted, np.nan_to_num(self.excess_rel_err, nan=np.inf), -1.0)
+        plain = np.where(self.counted, np.nan_to_num(self.rel_err, nan=np.inf), -1.0)
+        k = int(np.lexsort((plain, excess))[-1])  # the largest judged error; among equals, the largest plain one
         index = tuple(int(i) for i in np.unravel_index(self.indices[k], self.shape))
         return index, float(self.backprop[k]), float(self.numerical[k])
 

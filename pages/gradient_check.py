@@ -338,8 +338,8 @@ def headline(check):
     else:
         st.success(T["headline_pass_" + values["dtype"]].format(n=values["n"], worst=figs.fmt(values["worst"])),
                    icon=":material/check_circle:")
-    if check.dtype == "float32":  # the explanation of a float32 verdict belongs next to it
-        st.caption(T["note_float32"])
+    if check.dtype == "float32" and not PRESENT:  # a float32 verdict's explanation, next to it (on a projector
+        st.caption(T["note_float32"])  # the headlines carry it: "within float32 precision", "cannot resolve")
 
 
 def which_ran(check):
@@ -350,9 +350,12 @@ def which_ran(check):
 
 
 headline(check)  # the headline first, its explanation right under it, then the evidence
-which_ran(check)
-st.table(verdict_table(check), hide_index=True)
-if not PRESENT:
+if PRESENT:  # on a projector the table must fit under the headline: which method ran comes after it
+    st.table(verdict_table(check), hide_index=True)
+    which_ran(check)
+else:
+    which_ran(check)
+    st.table(verdict_table(check), hide_index=True)
     st.caption(T["legend"])
 
 if check.n_kinks:

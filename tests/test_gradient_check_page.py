@@ -163,7 +163,7 @@ def test_float32_on_correct_code_is_never_headlined_as_failing():
     assert kinds[first + 1] == "caption" and "round-off floor" in main[first + 1].value
     assert kinds.index("table") > first + 1
     assert set(verdicts(at).values()) <= {"✔ excellent", "✔ acceptable"} and red_rows(at) == set()
-    assert "Rel. error beyond round-off" in at.table[0].value.columns
+    assert "Beyond round-off" in at.table[0].value.columns
     # The book's loop in float32 cannot resolve W1 at h = 1e-4: the headline says so and points to float64.
     at.toggle(key="gc_sample").set_value(True).run()
     at.segmented_control(key="gc_method").set_value("loop").run()
