@@ -62,7 +62,7 @@ FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 class DatasetNotFoundError(FileNotFoundError):
     """The files of a source are not on this machine; ``source`` names it, the message says how to get them."""
 
-    def __init__(self, message, source):
+    def __init__(self, message, source=None):  # source has a default so that the error unpickles
         super().__init__(message)
         self.source = source
 

@@ -124,8 +124,8 @@ class BugNotApplicable(ValueError):
     Attributes say what to do: ``key``, ``layer`` (the one missing), ``activation`` (the one the bug needs).
     """
 
-    def __init__(self, key, layer, activation):
-        super().__init__(f"{key}: the net has no layer {layer}; use activation={activation!r}")
+    def __init__(self, key, layer=None, activation=None):  # defaults: pickle rebuilds it from its message alone
+        super().__init__(f"{key}: the net has no layer {layer}; use activation={activation!r}" if layer else key)
         self.key, self.layer, self.activation = key, layer, activation
 
 
