@@ -7,18 +7,15 @@ package or cache_dir()/fashion-mnist). Command line: python -m backprop.datasets
 import argparse
 import dataclasses
 import hashlib
-import http.client
 import os
 import pathlib
 import sys
-import tempfile
 import threading
 import types
-import urllib.error
-import urllib.request
 
 import numpy as np
 
+from .download import DownloadError, ProgressBar, fetch_files, read_checksums
 from .idx import IDXError, idx_shape, parse_idx
 
 __all__ = [
@@ -33,6 +30,7 @@ __all__ = [
     "load_dataset",
     "clear_cache",
     "available_sources",
+    "SourceStatus",
     "source_status",
     "load_mnist",
     "download",
@@ -62,11 +60,11 @@ FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """The files of a source are not on this machine; the message says how to get them."""
+    """The files of a source are not on this machine; ``source`` names it, the message says how to get them."""
 
-
-class DownloadError(RuntimeError):
-    """A file could not be downloaded and verified; the message says why, per mirror tried."""
+    def __init__(self, message, source=None):  # source has a default so that the error unpickles
+        super().__init__(message)
+        self.source = source
 
 
 def cache_dir():
@@ -169,16 +167,7 @@ def _not_found(spec):
             problems.append(f"nothing in {folder}")
         else:
             problems.append(f"{folder} lacks {', '.join(missing)}")
-    return DatasetNotFoundError(f"{spec.label} not found ({'; '.join(problems)}): {spec.how_to_get()}")
-
-
-def _read_checksums(path):
-    sums = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            digest, _, name = line.strip().partition(" ")
-            sums[name.strip().lstrip("*")] = digest.lower()  # "*" marks binary mode in sha256sum output
-    return sums
+    return DatasetNotFoundError(f"{spec.label} not found ({'; '.join(problems)}): {spec.how_to_get()}", spec.key)
 
 
 def _read_dataset(spec, folder):
@@ -188,7 +177,7 @@ def _read_dataset(spec, folder):
     if spec.checksums:
         sums_path = folder / spec.checksums
         try:
-            sums = _read_checksums(sums_path)
+            sums = read_checksums(sums_path)
         except OSError as e:
             raise IDXError(sums_path, f"cannot read the checksum list ({e}); reinstall Backprop Explorer") from e
         for path, data in zip(paths, raw):
@@ -258,24 +247,48 @@ def available_sources():
     return {key: _find_folder(spec) is not None for key, spec in SOURCES.items()}
 
 
+STATUS_CODES = ("bundled", "ready", "not_downloaded", "not_installed", "missing", "unreadable")
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceStatus:
+    """Where a source stands, as a code and values (pages word it):
+
+    code (one of STATUS_CODES) : "bundled" or "ready" (present: n_train, n_test, folder), "not_downloaded" (full MNIST),
+    "not_installed" (Fashion-MNIST), "missing" (the bundled sample: the installation is incomplete),
+    "unreadable" (present, but ``file``'s header cannot be read). folder : where it is or would go.
+    """
+
+    source: str
+    code: str
+    folder: pathlib.Path
+    n_train: int = 0
+    n_test: int = 0
+    file: str = ""
+
+    @property
+    def present(self):
+        return self.code in ("bundled", "ready")
+
+
+_ABSENT = {"sample": "missing", "full": "not_downloaded", "fashion": "not_installed"}
+
+
 def source_status(source):
-    """One human-readable line on a source, e.g. "bundled sample: 5,000 training + 10,000 test images"."""
+    """A SourceStatus: is the source on this machine, and how many images it holds (header reads only)."""
     spec = _source(source)
     folder = _find_folder(spec)
     if folder is None:
-        if spec.key == "full":
-            return f"{spec.label}: not downloaded — run {DOWNLOAD_COMMAND}"
-        if spec.key == "fashion":
-            return f"{spec.label}: not installed — {spec.how_to_get()}"
-        return f"{spec.label}: missing — {spec.how_to_get()}"
+        return SourceStatus(spec.key, _ABSENT[spec.key], spec.folders()[0])
     try:
         # Header reads only: a few hundred bytes, fine on every page render.
         n_train = idx_shape(folder / spec.files[0])[0]
         n_test = idx_shape(folder / spec.files[2])[0]
-    except (OSError, IDXError) as e:
-        return f"{spec.label}: unreadable — {e}"
-    where = "" if spec.key == "sample" else f" (in {folder})"
-    return f"{spec.label}: {n_train:,} training + {n_test:,} test images{where}"
+    except IDXError as e:
+        return SourceStatus(spec.key, "unreadable", folder, file=e.file)
+    except OSError as e:
+        return SourceStatus(spec.key, "unreadable", folder, file=os.path.basename(e.filename or ""))
+    return SourceStatus(spec.key, "bundled" if spec.key == "sample" else "ready", folder, n_train, n_test)
 
 
 def load_mnist(normalize=True, flatten=True, one_hot_label=False, source="sample"):
@@ -304,181 +317,42 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, source="sample
     return (images(ds.x_train), labels(ds.t_train)), (images(ds.x_test), labels(ds.t_test))
 
 
-# --- downloading ---------------------------------------------------------------------------------
-
-_CHUNK = 1 << 16
-
-
-class _Failure(Exception):
-    """One mirror failed for one file; `unreachable` means no server answered at all."""
-
-    def __init__(self, message, unreachable=False):
-        super().__init__(message)
-        self.unreachable = unreachable
-
-
-def _sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _is_verified(path, sha256, size):
-    try:
-        if size is not None and path.stat().st_size != size:
-            return False
-        return _sha256_file(path) == sha256
-    except OSError:
-        return False
-
-
-def _join(base, name):
-    return base.rstrip("/") + "/" + name
-
-
-def _fetch(url, name, sha256, size, dest, progress, timeout):
-    """Download url into a temp file in dest, verify it, move it to dest/name; raise _Failure if not."""
-    request = urllib.request.Request(url, headers={"User-Agent": "backprop-explorer"})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as e:
-        e.close()
-        raise _Failure(f"{url}: HTTP {e.code} {e.reason}") from None
-    except urllib.error.URLError as e:
-        raise _Failure(f"{url}: {e.reason}", unreachable=True) from None
-    except (OSError, http.client.HTTPException) as e:  # e.g. a timeout or reset before the response
-        raise _Failure(f"{url}: {e or type(e).__name__}", unreachable=True) from None
-
-    fd, tmp_name = tempfile.mkstemp(prefix=f"{name}.part-", dir=dest)
-    tmp = pathlib.Path(tmp_name)
-    try:
-        with response, os.fdopen(fd, "wb") as out:
-            length = response.headers.get("Content-Length")
-            length = int(length) if length and length.isdigit() else None
-            total = size if size is not None else length
-            h = hashlib.sha256()
-            done = 0
-            if progress:
-                progress(name, 0, total)
-            while True:
-                try:
-                    chunk = response.read(_CHUNK)
-                except (OSError, http.client.HTTPException) as e:
-                    raise _Failure(f"{url}: connection lost after {done:,} bytes "
-                                   f"({e or type(e).__name__})") from None
-                if not chunk:
-                    break
-                out.write(chunk)  # an OSError here is local (disk full...) and propagates as such
-                h.update(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(name, done, total)
-                if size is not None and done > size:
-                    raise _Failure(f"{url}: got more than the expected {size:,} bytes")
-            # http.client returns a short body without error when the server closes early.
-            if length is not None and done < length:
-                raise _Failure(f"{url}: connection dropped after {done:,} of {length:,} bytes")
-            if size is not None and done != size:
-                raise _Failure(f"{url}: size mismatch: expected {size:,} bytes, got {done:,}")
-            got = h.hexdigest()
-            if got != sha256:
-                raise _Failure(f"checksum mismatch for {name} from {url}: expected {sha256}, got {got}; "
-                               "the file was discarded")
-            out.flush()
-            os.fsync(out.fileno())
-        # Atomic: the final name only ever holds a complete, verified file.
-        os.replace(tmp, dest / name)
-    except BaseException:  # including KeyboardInterrupt: never leave the partial file behind
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def download(dest=None, mirrors=MIRRORS, files=FULL_MNIST_FILES, progress=None, timeout=30):
-    """Fetch and sha256-verify `files` ({name: (sha256, size or None)}) into dest (default cache_dir()/mnist).
+    """Fetch and sha256-verify ``files`` ({name: (sha256, size or None)}) into dest (default cache_dir()/mnist).
 
-    Files already present and verified are kept; otherwise each mirror base URL is tried in turn.
-    progress(name, bytes_done, bytes_total_or_None) is called while streaming. Returns the final paths.
+    See ``backprop.download.fetch_files``; afterwards Datasets loaded before are forgotten. Returns the paths.
     Raises DownloadError if a file cannot be fetched and verified from any mirror.
     """
-    # Absolute, so the paths returned and named in messages do not depend on the working directory.
-    dest = (pathlib.Path(dest).expanduser() if dest is not None else cache_dir() / "mnist").absolute()
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise DownloadError(f"cannot create the download folder {dest}: {e}") from None
-    if isinstance(mirrors, str):
-        mirrors = (mirrors,)
-    if not mirrors:
-        raise DownloadError("no mirror given to download from")
-    paths = []
-    for name, (sha256, size) in files.items():
-        final = dest / name
-        if not _is_verified(final, sha256, size):
-            failures = []
-            for base in mirrors:
-                try:
-                    _fetch(_join(base, name), name, sha256.lower(), size, dest, progress, timeout)
-                    break
-                except _Failure as e:
-                    failures.append(e)
-                except OSError as e:  # local trouble (disk full, permissions): no mirror will fix it
-                    raise DownloadError(f"cannot write {name} into {dest}: {e}") from None
-            else:
-                reasons = "; ".join(str(f) for f in failures)
-                if all(f.unreachable for f in failures):
-                    raise DownloadError(f"could not reach any mirror for {name}: {reasons}. "
-                                        f"Check your network connection, or copy the files into {dest}")
-                raise DownloadError(f"could not download {name}: {reasons}. "
-                                    f"Try again or another --mirror, or copy the files into {dest}")
-        paths.append(final)
-    # Files changed on disk: drop Datasets loaded from them before.
-    clear_cache()
+    paths = fetch_files(cache_dir() / "mnist" if dest is None else dest, mirrors, files, progress, timeout)
+    clear_cache()  # files changed on disk: drop Datasets loaded from them before
     return paths
 
 
-# --- command line --------------------------------------------------------------------------------
-
-class _ProgressBar:
-    """progress() callback drawing one updating line per file on a stream."""
-
-    WIDTH = 30
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.last = None
-        self.open_line = False  # a bar was drawn without its closing newline
-
-    def end_line(self):
-        if self.open_line:
-            self.stream.write("\n")
-            self.open_line = False
-
-    def __call__(self, name, done, total):
-        mb = f"{done / 1e6:.1f}"
-        if total:
-            frac = min(done / total, 1.0)
-            filled = int(frac * self.WIDTH)
-            line = (f"\r{name:<28} [{'#' * filled}{'-' * (self.WIDTH - filled)}] "
-                    f"{frac:4.0%}  {mb}/{total / 1e6:.1f} MB")
-            finished = done >= total
-        else:
-            line, finished = f"\r{name:<28} {mb} MB", False
-        if line != self.last:  # redraw only when the text changes, not on every 64 KiB chunk
-            self.stream.write(line + ("\n" if finished else ""))
-            self.stream.flush()
-            self.last = line
-            self.open_line = not finished
-
+# --- command line ---------------------------------------------------------------------------------
 
 def _checksum_file_arg(path):
     """--checksums FILE (sha256sum format) -> {name: (sha256, None)}; sizes are then unchecked."""
     try:
-        sums = _read_checksums(pathlib.Path(path))
+        sums = read_checksums(pathlib.Path(path))
     except OSError as e:
         raise argparse.ArgumentTypeError(f"cannot read {path}: {e}") from None
     return {name: (digest, None) for name, digest in sums.items()}
+
+
+def _status_line(status):
+    """The command line's English for a SourceStatus (pages word it from their catalogues)."""
+    spec = SOURCES[status.source]
+    if status.code == "bundled":
+        return f"{spec.label}: {status.n_train:,} training + {status.n_test:,} test images"
+    if status.code == "ready":
+        return f"{spec.label}: {status.n_train:,} training + {status.n_test:,} test images (in {status.folder})"
+    if status.code == "unreadable":
+        return f"{spec.label}: unreadable ({status.file} in {status.folder})"
+    if status.code == "not_downloaded":
+        return f"{spec.label}: not downloaded — run {DOWNLOAD_COMMAND}"
+    if status.code == "not_installed":
+        return f"{spec.label}: not installed — {spec.how_to_get()}"
+    return f"{spec.label}: missing — {spec.how_to_get()}"
 
 
 def main(argv=None):
@@ -497,10 +371,10 @@ def main(argv=None):
 
     if args.command == "status":
         for key, ok in available_sources().items():
-            print(f"{key:<8} {'available' if ok else 'missing':<10} {source_status(key)}")
+            print(f"{key:<8} {'available' if ok else 'missing':<10} {_status_line(source_status(key))}")
         return 0
 
-    bar = _ProgressBar(sys.stderr)
+    bar = ProgressBar(sys.stderr)
     try:
         paths = download(dest=args.dest, mirrors=tuple(args.mirror or MIRRORS),
                          files=args.checksums or FULL_MNIST_FILES, progress=bar, timeout=args.timeout)

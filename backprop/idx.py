@@ -28,10 +28,11 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 class IDXError(ValueError):
-    """A file is not a valid uint8 IDX file; str() is "<file>: <problem>"."""
+    """A file is not a valid uint8 IDX file; str() is "<file>: <problem>". ``file`` is its name alone."""
 
     def __init__(self, path, problem):
         self.path = os.fspath(path)
+        self.file = os.path.basename(self.path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 

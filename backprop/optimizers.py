@@ -39,7 +39,7 @@ class Nesterov:
     """Nesterov's accelerated gradient, Bengio et al. 2012 (arXiv 1212.0901) eq. 7, with v the previous velocity:
 
     W += momentum**2 * v - (1 + momentum) * lr * dW;  then v = momentum * v - lr * dW.
-    The book's code updates v first and adds momentum**2 times the NEW v, which is not the paper's rule.
+    The same order as the book's ``common/optimizer.py`` (W first, then v).
     """
 
     def __init__(self, lr=0.01, momentum=0.9):

@@ -1,9 +1,9 @@
 """Deliberately WRONG layers, for the gradient check page and its tests only. Never train with these.
 
-Each class copies one layer of ``layers.py`` and changes ONE line of its backward pass (marked
-``# BUG``). Forward passes are unchanged, so the numerical gradient, which uses forward passes
+Each class copies one layer of ``layers.py`` and changes exactly ONE line of its backward pass
+(marked ``# BUG``; the page shows the two side by side). Forward passes are unchanged, so the numerical gradient, which uses forward passes
 only, stays right while backprop goes wrong: exactly what a gradient check is for.
-``BUGS`` says what each one breaks; ``plant(net, key)`` swaps one into a net (the parameters stay
+``BUGS`` says what each one breaks (by code: the page's catalogue words each bug by its key); ``plant(net, key)`` swaps one into a net (the parameters stay
 shared), ``build_net(key, ...)`` builds a TwoLayerNet with it.
 """
 from dataclasses import dataclass
@@ -23,10 +23,10 @@ class SoftmaxWithLossNoBatchDivide(SoftmaxWithLoss):
 
     def backward(self, dout=1):
         batch_size = self.t.shape[0]
-        if self.t.size == self.y.size:  # one-hot
-            dx = self.y - self.t
+        dx = self.y.copy()
+        if self.t.ndim == 2:  # one-hot: subtract in place, so int or float64 targets keep y's dtype
+            dx -= self.t
         else:
-            dx = self.y.copy()
             dx[np.arange(batch_size), self.t] -= 1
         dx *= dout  # BUG: the loss is the mean over the batch, so this must be dout / batch_size
         return dx
@@ -74,16 +74,15 @@ class ReluMaskWrongSide(Relu):
         return cls()
 
     def backward(self, dout):
+        # A new array: the book's `dout[self.mask] = 0` would zero the caller's dout in place.
         return dout * ~self.mask  # BUG: the mask is True where x > 0, the side that passes: dout * self.mask
 
 
 @dataclass(frozen=True)
 class PlantedBug:
-    """One deliberately wrong layer and what a gradient check should say about it."""
+    """One deliberately wrong layer and what a gradient check should say about it (its words: by key, in the page's catalogue)."""
 
     key: str
-    title: str
-    explanation: str
     layer: str  # name in net.layers, or "last_layer"
     replaces: type  # the correct layer class
     layer_class: type  # the wrong one
@@ -99,32 +98,20 @@ class PlantedBug:
 BUGS = {bug.key: bug for bug in (
     PlantedBug(
         key="softmax_no_batch_divide",
-        title="SoftmaxWithLoss: backward forgets to divide by the batch size",
-        explanation="dx = (y - t) instead of (y - t) / N: every gradient is N times too big, so every "
-                    "parameter is off by a relative error of (N - 1) / N. With N = 1 it is invisible.",
         layer="last_layer", replaces=SoftmaxWithLoss, layer_class=SoftmaxWithLossNoBatchDivide,
         corrupts=("W1", "b1", "W2", "b2"), min_batch=2,
     ),
     PlantedBug(
         key="affine_db_wrong_axis",
-        title="Affine2: db summed over the wrong axis",
-        explanation="db = dout.sum(axis=1) sums each sample's 10 outputs, giving one number per image "
-                    "(shape (N,)) where b2 needs one per class (shape (10,)). Only b2 is affected.",
         layer="Affine2", replaces=Affine, layer_class=AffineDbWrongAxis, corrupts=("b2",),
     ),
     PlantedBug(
         key="sigmoid_backward_from_input",
-        title="Sigmoid: backward from the input x instead of the output y",
-        explanation="dx = dout * (1 - x) * x instead of dout * (1 - y) * y. The gradient reaching "
-                    "Affine1 is wrong, so W1 and b1 are; W2 and b2, above the Sigmoid, are not.",
         layer="Sigmoid1", replaces=Sigmoid, layer_class=SigmoidBackwardFromInput,
         corrupts=("W1", "b1"), activation="sigmoid",
     ),
     PlantedBug(
         key="relu_mask_wrong_side",
-        title="ReLU: mask on the wrong side",
-        explanation="dx = dout * ~mask passes the gradient where the input was <= 0 and blocks it "
-                    "where it was > 0. W1 and b1, below the ReLU, go wrong; W2 and b2 do not.",
         layer="Relu1", replaces=Relu, layer_class=ReluMaskWrongSide,
         corrupts=("W1", "b1"), activation="relu",
     ),
@@ -132,7 +119,14 @@ BUGS = {bug.key: bug for bug in (
 
 
 class BugNotApplicable(ValueError):
-    """The net has no layer for this bug to replace (e.g. the Sigmoid bug in a ReLU net)."""
+    """The net has no layer for this bug to replace (e.g. the Sigmoid bug in a ReLU net).
+
+    Attributes say what to do: ``key``, ``layer`` (the one missing), ``activation`` (the one the bug needs).
+    """
+
+    def __init__(self, key, layer=None, activation=None):  # defaults: pickle rebuilds it from its message alone
+        super().__init__(f"{key}: the net has no layer {layer}; use activation={activation!r}" if layer else key)
+        self.key, self.layer, self.activation = key, layer, activation
 
 
 def plant(net, key):
@@ -146,8 +140,7 @@ def plant(net, key):
         net.last_layer = bug.layer_class.replacing(net.last_layer)
         return net
     if bug.layer not in net.layers:
-        raise BugNotApplicable(f"{bug.title}: the net has no layer {bug.layer} "
-                               f"(it has {', '.join(net.layers)}); use activation={bug.activation!r}")
+        raise BugNotApplicable(key, bug.layer, bug.activation)
     net.layers[bug.layer] = bug.layer_class.replacing(net.layers[bug.layer])
     return net
 

@@ -1,7 +1,8 @@
 """Gradient check explorer: backprop against central differences for W1, b1, W2 and b2 (book section 5.7.3).
 
-The page draws: ``backprop.gradient`` computes (run_check, run_sweep), ``backprop.planted_bugs`` holds
-the wrong layers and ``backprop.figures.gradcheck`` plots. Results are remembered per session, keyed
+The page draws: ``backprop.checkconfig`` runs the check and the h sweep (run_check, run_sweep),
+``backprop.gradcheck`` judges it (verdict and headline codes, worded here), ``backprop.planted_bugs``
+holds the wrong layers and ``backprop.figures.gradcheck`` plots. Results are remembered per session, keyed
 by their configuration, so a rerun that changes nothing recomputes nothing.
 """
 import inspect
@@ -14,7 +15,10 @@ import streamlit as st
 
 from backprop import datasets
 from backprop.figures import gradcheck as figs
-from backprop.gradient import H_CHOICES, MAX_BATCH, CheckConfig, loop_seconds_estimate, run_check, run_sweep
+from backprop.checkconfig import (
+    H_CHOICES, MAX_BATCH, CheckConfig, ConfigProblems, fit_images, loop_seconds_estimate, run_check, run_sweep,
+)
+from backprop.gradcheck import bug_outcome
 from backprop.planted_bugs import BUGS
 from pages import chrome
 
@@ -28,14 +32,23 @@ AXES = {"W1": ("axis_pixel", "axis_hidden"), "b1": ("axis_hidden", None),
         "W2": ("axis_hidden", "axis_class"), "b2": ("axis_class", None)}
 VERDICT_STYLE = {  # cell background and text colour of each verdict
     "excellent": ("#dafbe1", "#116329"), "acceptable": ("#eef7d6", "#3f6212"),
-    "suspicious": ("#fff1c2", "#7d4e00"), "wrong": ("#ffd7d5", "#a40e26"), "unresolved": ("#eaeef2", "#424a53"),
+    "suspicious": ("#fff1c2", "#7d4e00"), "wrong": ("#ffd7d5", "#a40e26"), "shape_mismatch": ("#ffd7d5", "#a40e26"),
+    "not_finite": ("#ffd7d5", "#a40e26"), "imprecise": ("#eaeef2", "#424a53"), "unresolved": ("#eaeef2", "#424a53"),
 }
-VERDICT_ICON = {"excellent": "✔", "acceptable": "✔", "suspicious": "⚠", "wrong": "✘", "unresolved": "?"}
+VERDICT_ICON = {"excellent": "✔", "acceptable": "✔", "suspicious": "⚠", "wrong": "✘", "shape_mismatch": "✘",
+                "not_finite": "✘", "imprecise": "?", "unresolved": "?"}
 NO_BUG = "none"  # a selectbox shows None as "nothing chosen", so "no bug" is an option of its own
 DEFAULTS = {
     "gc_bug": NO_BUG, "gc_activation": "relu", "gc_h": 1e-4, "gc_method": "fast", "gc_hidden": 50,
     "gc_init": 0.01, "gc_dtype": "float64", "gc_seed": 0, "gc_batch": 3, "gc_first": 0,
     "gc_sample": False, "gc_entries": 100, "gc_kinks": True, "gc_param": "W1",
+}
+FIG_LABELS = {  # the figures' words (backprop.figures.gradcheck.LABELS names the keys)
+    "backprop": T["fig_backprop"], "numerical": T["fig_numerical"], "difference": T["fig_difference"],
+    "gradient": T["fig_gradient"], "kinks": T["fig_kinks"], "worst": T["fig_worst"],
+    "shape_error": T["fig_shape_error"], "tile_hover": T["fig_tile_hover"], "nothing_to_plot": T["fig_nothing_to_plot"],
+    "scatter_title": T["fig_scatter_title"], "max_rel": T["fig_max_rel"], "below_resolution": T["fig_below_resolution"],
+    "your_h": T["fig_your_h"], "roundoff": T["fig_roundoff"], "truncation": T["fig_truncation"],
 }
 KEEP = 6  # checks (and sweeps) remembered per session
 LOOP_ASK_S = 15  # the book's loop asks before running longer than this
@@ -76,10 +89,17 @@ def duration_text(seconds):
 
 def load_data():
     """(dataset in use, message if we fell back to the bundled sample)."""
+    source = chrome.dataset_in_use()
     try:
-        return datasets.load_dataset(chrome.dataset_in_use()), None
-    except (datasets.DatasetNotFoundError, datasets.IDXError, ValueError) as e:
-        return datasets.load_dataset("sample"), T["data_fallback"].format(problem=e)
+        return datasets.load_dataset(source), None
+    except datasets.DatasetNotFoundError:
+        problem = T["data_missing"]
+    except datasets.IDXError as e:
+        problem = T["data_unreadable"].format(file=e.file)
+    except ValueError:  # not a source at all
+        problem = T["data_unknown"]
+    name = T["source_titles"].get(source, source)
+    return datasets.load_dataset("sample"), T["data_fallback"].format(source=name, problem=problem)
 
 
 class Progress:
@@ -128,9 +148,9 @@ if "gc_url_read" not in st.session_state:  # a shared link such as ?gc_bug=relu_
 data, data_message = load_data()
 n_images = len(data.x_train)
 max_batch = min(MAX_BATCH, n_images)
-st.session_state.gc_batch = min(max(int(st.session_state.gc_batch), 1), max_batch)
-if st.session_state.gc_first + st.session_state.gc_batch > n_images:
-    st.session_state.gc_first = n_images - st.session_state.gc_batch
+st.session_state.gc_first, st.session_state.gc_batch, moved = fit_images(
+    st.session_state.gc_first, st.session_state.gc_batch, n_images)
+if moved:
     note(T["note_first_clamped"].format(n=n_images, first=st.session_state.gc_first,
                                         batch=st.session_state.gc_batch))
 
@@ -191,7 +211,7 @@ with st.expander(T["more_settings"], expanded=not PRESENT):
     shown = min(batch, 12)
     st.image([data.x_train[i] for i in range(first, first + shown)], width=44,
              caption=[data.class_names[data.t_train[i]] for i in range(first, first + shown)])
-    st.caption(T["images_caption"].format(first=first, last=first + batch - 1, source=data.title)
+    st.caption(T["images_caption"].format(first=first, last=first + batch - 1, source=T["source_titles"][data.name])
                + (" …" if batch > shown else ""))
 
 for message in st.session_state.pop("gc_notes", []):
@@ -204,13 +224,19 @@ config = CheckConfig(
     entries=int(st.session_state.gc_entries) if st.session_state.gc_sample else None,
     method=st.session_state.gc_method, bug=bug,
 )
-problems = config.problems(n_images)
-if problems:  # the controls should prevent this; say what is wrong rather than fail
+
+
+def say_problems(problems):
+    """Word CheckConfig.problems codes and stop: the controls should prevent this, but never fail silently."""
     named = lambda values: {k: ACTIVATIONS.get(v, v) if k == "activation" else v  # noqa: E731
                             for k, v in values.items()}
     st.error(T["problem_intro"] + "\n" + "\n".join(
         f"- {T['problem_' + code].format(**named(values))}" for code, values in problems))
     st.stop()
+
+
+if config.problems(n_images):
+    say_problems(config.problems(n_images))
 
 
 key = (data.name, config)
@@ -238,9 +264,8 @@ def compute_check():
 
 try:
     stored = remember("gc_checks", key, compute_check)
-except ValueError as e:  # defensive: problems() should have caught it
-    st.error(T["check_failed"].format(error=e))
-    st.stop()
+except ConfigProblems as e:  # defensive: problems() above should have caught it
+    say_problems(e.problems)
 check = stored.with_kinks_excluded(st.session_state.gc_kinks)
 params = check.params
 
@@ -250,7 +275,26 @@ def seconds_text(s):
     return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
 
 
+def error_text(p, dtype):
+    """The error cell: the shape mismatch or non-finite value itself, else the error the verdict judged."""
+    if p.verdict == "shape_mismatch":
+        return T["shape_mismatch"].format(got=p.shape_error, want=p.shape)
+    if p.verdict == "not_finite":
+        return T["not_finite"]
+    if p.verdict == "imprecise":
+        return T["below_roundoff"].format(floor=figs.fmt(p.floor, 2))
+    return figs.fmt(p.judged_err if dtype == "float32" else p.max_rel_err)
+
+
+def reason_text(p):
+    """Why one parameter failed, in a few words: 'W1 (relative error 1.98e+00)', 'b2 (shape mismatch)'."""
+    if p.verdict in ("shape_mismatch", "not_finite"):
+        return T["reason_" + p.verdict].format(name=p.name)
+    return T["reason_error"].format(name=p.name, err=figs.fmt(p.judged_err, 2))
+
+
 def verdict_table(check):
+    rel_column = T["col_rel_float32" if check.dtype == "float32" else "col_rel"]  # float32: beyond round-off
     rows, styles = [], []
     for p in check.params.values():
         index, a, n = p.worst
@@ -260,8 +304,7 @@ def verdict_table(check):
             T["col_parameter"]: p.name, T["col_shape"]: figs.shape_text(p.shape),
             T["col_checked"]: f"{p.n_checked:,}", T["col_kinks"]: f"{p.n_kinks:,}" if p.n_kinks else "0",
             T["col_mean"]: figs.fmt(p.mean_abs_diff), T["col_max"]: figs.fmt(p.max_abs_diff),
-            T["col_rel"]: (T["shape_mismatch"].format(got=p.shape_error, want=p.shape) if bad_shape
-                           else figs.fmt(p.max_rel_err)),
+            rel_column: error_text(p, check.dtype),
             T["col_verdict"]: T["verdict_" + p.verdict],
             T["col_worst"]: "—" if bad_shape or index is None else "[" + ", ".join(map(str, index)) + "]",
             T["col_backprop"]: "—" if bad_shape else a_text, T["col_numerical"]: "—" if bad_shape else n_text,
@@ -276,21 +319,27 @@ def verdict_table(check):
     def colour(column):
         return [f"background-color: {bg}; color: {fg}; font-weight: 600" for bg, fg in styles]
 
-    return df.style.apply(colour, subset=[T["col_verdict"], T["col_rel"]])
+    return df.style.apply(colour, subset=[T["col_verdict"], rel_column])
 
 
 def headline(check):
-    unresolved = [p.name for p in check.params.values() if p.verdict == "unresolved"]
-    if check.failed:
-        worst = max(check.params[k].max_rel_err for k in check.failed)
-        st.error(T["headline_fail"].format(params=", ".join(check.failed), worst=figs.fmt(worst)),
+    """The check's headline (backprop.gradcheck's code and values, worded), and right under it what it means."""
+    code, values = check.headline()
+    names = ", ".join(values.get("params", ()))
+    if code == "fail":
+        st.error(T["headline_fail"].format(reasons=", ".join(reason_text(check.params[k]) for k in values["params"])),
                  icon=":material/error:")
-    elif unresolved:
-        st.warning(T["headline_unresolved"].format(params=", ".join(unresolved), h=h_label(check.h),
-                                                   dtype=check.dtype), icon=":material/help:")
+    elif code == "imprecise":
+        st.warning(T["headline_imprecise"].format(params=names, dtype=values["dtype"], h=h_label(values["h"]),
+                                                  floor=figs.fmt(values["floor"], 2)), icon=":material/help:")
+    elif code == "unresolved":
+        st.warning(T["headline_unresolved"].format(params=names, h=h_label(values["h"]), dtype=values["dtype"]),
+                   icon=":material/help:")
     else:
-        st.success(T["headline_pass"].format(n=len(check.params), worst=figs.fmt(check.max_rel_err)),
+        st.success(T["headline_pass_" + values["dtype"]].format(n=values["n"], worst=figs.fmt(values["worst"])),
                    icon=":material/check_circle:")
+    if check.dtype == "float32" and not PRESENT:  # a float32 verdict's explanation, next to it (on a projector
+        st.caption(T["note_float32"])  # the headlines carry it: "within float32 precision", "cannot resolve")
 
 
 def which_ran(check):
@@ -300,12 +349,11 @@ def which_ran(check):
         images=check.n_images, dtype=check.dtype, h=h_label(check.h)))
 
 
-if PRESENT:  # the coloured table is the first thing on the projector; the sentence follows
+headline(check)  # the headline first, its explanation right under it, then the evidence
+if PRESENT:  # on a projector the table must fit under the headline: which method ran comes after it
     st.table(verdict_table(check), hide_index=True)
-    headline(check)
     which_ran(check)
 else:
-    headline(check)
     which_ran(check)
     st.table(verdict_table(check), hide_index=True)
     st.caption(T["legend"])
@@ -318,28 +366,25 @@ if check.n_unresolved:
 for p in params.values():
     if p.shape_error is not None:
         st.info(T["note_shape"].format(name=p.name, got=p.shape_error, want=p.shape))
-if check.dtype == "float32" and not check.passed:
-    st.info(T["note_float32"])
-elif config.method == "loop" and not config.bug and any(p.verdict == "acceptable" for p in params.values()):
+if config.method == "loop" and not config.bug and any(p.verdict == "acceptable" for p in params.values()):
     st.info(T["note_loop_roundoff"].format(loss=check.loss))
 
 # The planted bug: what it is, whether the check caught it, and the code --------------------------------
 if config.bug:
     planted = BUGS[config.bug]
-    expected = planted.expected(config.batch_size)
-    caught = check.failed
+    outcome, values = bug_outcome(check, planted)
     with st.container(border=True):
         st.markdown("**" + T["bug_heading"].format(title=T["bug_titles"][planted.key]) + "**")
         st.markdown(T["bug_explanations"][planted.key])
-        if not expected:
-            st.warning(T["bug_not_caught_batch"].format(batch=config.batch_size))
-        elif set(caught) == set(expected):
-            clean = [k for k in params if k not in expected]
-            st.success(T["bug_caught"].format(
-                caught=", ".join(f"{k} ({figs.fmt(params[k].max_rel_err, 2)})" for k in caught),
-                clean=T["bug_clean"].format(params=", ".join(clean)) if clean else ""))
+        if outcome == "invisible":
+            st.warning(T["bug_not_caught_batch"].format(batch=values["batch"]))
+        elif outcome == "caught":
+            clean = T["bug_clean"].format(params=", ".join(values["clean"])) if values["clean"] else ""
+            st.success(T["bug_caught"].format(caught=", ".join(reason_text(params[k]) for k in values["caught"]),
+                                              clean=clean))
         else:
-            st.warning(T["bug_partly"].format(caught=", ".join(caught) or T["none"], expected=", ".join(expected)))
+            st.warning(T["bug_partly"].format(caught=", ".join(values["caught"]) or T["none"],
+                                              expected=", ".join(values["expected"])))
         with st.expander(T["bug_show_code"], expanded=not PRESENT):
             left, right = st.columns(2)
             left.caption(T["bug_code_right"].format(cls=planted.replaces.__name__))
@@ -363,7 +408,7 @@ with tabs["tab_heatmaps"]:
         st.segmented_control(T["param_pick"], list(params), key="gc_param", required=True, format_func=param_label)
         key = st.session_state.gc_param
         rows_name, cols_name = AXES[key]
-        st.plotly_chart(figs.param_heatmaps(params[key], T, row_name=T[rows_name],
+        st.plotly_chart(figs.param_heatmaps(params[key], FIG_LABELS, row_name=T[rows_name],
                                             col_name=T[cols_name] if cols_name else "", big=PRESENT),
                         key="gc_heatmap", theme=None)
         if params[key].shape_error is None:
@@ -372,13 +417,13 @@ with tabs["tab_heatmaps"]:
 with tabs["tab_tiles"]:
     if tabs["tab_tiles"].open:
         w1 = params["W1"]
-        st.plotly_chart(figs.w1_tiles(w1, T, big=PRESENT, width=1060 if PRESENT else 820), key="gc_tiles_fig",
+        st.plotly_chart(figs.w1_tiles(w1, FIG_LABELS, big=PRESENT, width=1060 if PRESENT else 820), key="gc_tiles_fig",
                         theme=None)
         st.caption(T["tiles_caption"].format(units=min(w1.shape[1], 100), total=w1.shape[1]))
 
 with tabs["tab_scatter"]:
     if tabs["tab_scatter"].open:
-        st.plotly_chart(figs.scatter(check, T, big=PRESENT), key="gc_scatter", theme=None)
+        st.plotly_chart(figs.scatter(check, FIG_LABELS, big=PRESENT), key="gc_scatter", theme=None)
         st.caption(T["scatter_caption"])
 
 with tabs["tab_sweep"]:
@@ -391,7 +436,7 @@ with tabs["tab_sweep"]:
                 progress.clear()
 
         sweep = remember("gc_sweeps", (data.name, config.sweep_key()), compute_sweep)
-        st.plotly_chart(figs.sweep_figure(sweep, T, h=config.h, big=PRESENT), key="gc_sweep_fig", theme=None)
+        st.plotly_chart(figs.sweep_figure(sweep, FIG_LABELS, h=config.h, big=PRESENT), key="gc_sweep_fig", theme=None)
         st.caption(T["sweep_caption"].format(entries=SWEEP_ENTRIES))
         if not PRESENT:
             lines = []

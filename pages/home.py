@@ -20,13 +20,20 @@ for col, (page, key, icon) in zip(cols, [
         st.markdown(T[f"{key}_blurb"])
 
 st.subheader(T["data_heading"])
-in_use = chrome.dataset_in_use()
-st.markdown(T["data_in_use"].format(status=datasets.source_status(in_use)))
+
+
+def status_text(status):
+    """A data source's status (codes and values from backprop.datasets) in this page's words."""
+    return T["status"][status.code].format(name=T["source_names"][status.source], n_train=status.n_train,
+                                           n_test=status.n_test, folder=status.folder, file=status.file)
+
+
+st.markdown(T["data_in_use"].format(status=status_text(datasets.source_status(chrome.dataset_in_use()))))
 if not chrome.presenting():
-    available = datasets.available_sources()
+    statuses = [datasets.source_status(name) for name in datasets.SOURCES]
     st.markdown("\n".join(
-        f"- {':material/check_circle:' if available[name] else ':material/radio_button_unchecked:'} "
-        f"{datasets.source_status(name)}" for name in datasets.SOURCES
+        f"- {':material/check_circle:' if s.present else ':material/radio_button_unchecked:'} {status_text(s)}"
+        for s in statuses
     ))
     st.caption(T["data_howto"])
 

@@ -15,6 +15,7 @@ from backprop.datasets import (
     cache_dir,
     load_dataset,
     load_mnist,
+    SourceStatus,
     source_status,
 )
 from backprop.idx import write_idx
@@ -107,7 +108,8 @@ def test_fashion(data_dir):
     (x_train, _), _ = load_mnist(source="fashion")
     assert x_train.shape == (60000, 784)
     assert available_sources()["fashion"]
-    assert source_status("fashion").startswith("Fashion-MNIST: 60,000 training + 10,000 test images")
+    status = source_status("fashion")
+    assert (status.code, status.n_train, status.n_test) == ("ready", 60_000, 10_000) and status.present
 
 
 # --- other sources, locations and errors ------------------------------------------------------------
@@ -130,8 +132,13 @@ def test_full_missing(data_dir):
     assert "python -m backprop.datasets download" in str(info.value)
     assert str(data_dir / "mnist") in str(info.value)
     assert available_sources() == {"sample": True, "full": False, "fashion": FASHION_INSTALLED}
-    assert source_status("full") == "full MNIST: not downloaded — run python -m backprop.datasets download"
-    assert source_status("sample") == "bundled sample: 5,000 training + 10,000 test images"
+    assert source_status("full") == SourceStatus("full", "not_downloaded", data_dir / "mnist")
+    assert not source_status("full").present
+    assert source_status("sample") == SourceStatus("sample", "bundled", datasets.BUNDLED_DIR, 5_000, 10_000)
+    # The command line words the codes; pages word them from their catalogues.
+    assert datasets._status_line(source_status("full")) == (
+        "full MNIST: not downloaded — run python -m backprop.datasets download")
+    assert datasets._status_line(source_status("sample")) == "bundled sample: 5,000 training + 10,000 test images"
 
 
 def test_full_incomplete_names_missing_file(data_dir):
@@ -157,7 +164,8 @@ def test_fashion_from_cache_folder(data_dir):
 def test_full_from_cache_folder(data_dir):
     x_train, t_train, x_test, t_test = make_source_files(data_dir / "mnist")
     assert available_sources()["full"]
-    assert source_status("full").startswith("full MNIST: 20 training + 10 test images")
+    assert source_status("full") == SourceStatus("full", "ready", data_dir / "mnist", 20, 10)
+    assert datasets._status_line(source_status("full")).startswith("full MNIST: 20 training + 10 test images (in ")
     ds = load_dataset("full")
     assert ds.title == "MNIST" and ds.x_train.shape == (20, 28, 28)
     np.testing.assert_array_equal(ds.t_test, t_test)
@@ -231,3 +239,34 @@ def test_clear_cache_reloads(data_dir):
     first = load_dataset("full")
     datasets.clear_cache()
     assert load_dataset("full") is not first
+
+
+def test_a_source_whose_header_cannot_be_read_is_unreadable_and_named(data_dir):
+    make_source_files(data_dir / "mnist")
+    (data_dir / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"not an idx file at all")
+    status = source_status("full")
+    assert (status.code, status.file, status.present) == ("unreadable", "t10k-images-idx3-ubyte.gz", False)
+    with pytest.raises(IDXError) as info:
+        load_dataset("full")
+    assert info.value.file == "t10k-images-idx3-ubyte.gz"  # the name alone, for a page to word
+
+
+def test_a_missing_source_names_itself_for_the_page(data_dir):
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_dataset("full")
+    assert info.value.source == "full"
+
+
+def test_home_words_every_status_code_and_source():
+    """The core gives codes; pages/locales/en/home.toml words each one (every code the core can return)."""
+    import tomllib
+
+    with open(datasets.BUNDLED_DIR.parents[2] / "pages" / "locales" / "en" / "home.toml", "rb") as f:
+        home = tomllib.load(f)
+    assert set(home["status"]) == set(datasets.STATUS_CODES) and set(home["source_names"]) == set(datasets.SOURCES)
+    for status in (source_status("sample"), datasets.SourceStatus("full", "unreadable", datasets.BUNDLED_DIR, file="x.gz")):
+        text = home["status"][status.code].format(name=home["source_names"][status.source], n_train=status.n_train,
+                                                  n_test=status.n_test, folder=status.folder, file=status.file)
+        assert "{" not in text
+    assert home["status"]["bundled"].format(name="bundled sample", n_train=5000, n_test=10000) == (
+        "bundled sample: 5,000 training + 10,000 test images")

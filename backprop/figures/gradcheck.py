@@ -1,8 +1,9 @@
 """Figures of the gradient check page: data in (a ParamCheck, a GradientCheck, an HSweep), Plotly figure out.
 
-Every user-facing word comes in through ``labels`` (the page's text catalogue), so the functions
-stay pure and translatable. Signed quantities use the diverging scale with zero white; entries
-that were not checked (sampling) are NaN and show as the grey background.
+Every user-facing word comes in through ``labels``, a dict the page builds from its catalogue with
+the keys in ``LABELS``, so the functions stay pure and translatable. Signed quantities use the
+diverging scale with zero white; entries that were not checked (sampling) are NaN and show as the
+grey background.
 """
 import math
 
@@ -12,6 +13,10 @@ from plotly.subplots import make_subplots
 
 from .style import ACTIVE, BAD, DIVERGING, MUTED, SEQUENCE, base_layout, empty_figure
 
+LABELS = (  # the words the figures need: the keys of their ``labels`` dict
+    "backprop", "numerical", "difference", "gradient", "kinks", "worst", "shape_error", "tile_hover",
+    "nothing_to_plot", "scatter_title", "max_rel", "below_resolution", "your_h", "roundoff", "truncation",
+)
 GAP = "#c9d1d9"  # background behind NaN cells (entries not checked): darker than 0, which is near-white
 KINK = ACTIVE
 MINUS = "\u2212"  # a real minus sign reads better on a projector than a hyphen
@@ -72,7 +77,7 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
     Kinks are crossed and the worst entry is ringed on the difference panel.
     """
     if check.shape_error is not None:
-        return empty_figure(labels["fig_shape_error"].format(
+        return empty_figure(labels["shape_error"].format(
             name=check.name, got=str(check.shape_error), want=str(check.shape)), big=big)
     back, num, diff = _grids(check)
     vector = back.ndim == 1
@@ -80,7 +85,7 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
     x_name, y_name = (row_name, col_name) if transpose else (col_name, row_name)
     if vector:
         x_name, y_name = row_name, ""
-    titles = (labels["fig_backprop"], labels["fig_numerical"], labels["fig_difference"])
+    titles = (labels["backprop"], labels["numerical"], labels["difference"])
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.09, subplot_titles=titles)
     scale = _symmetric(back, num)
     dscale = _symmetric(diff)
@@ -90,17 +95,8 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
             hovertemplate=(f"{x_name} %{{x}}<br>{y_name} %{{y}}<br>%{{z:.3e}}<extra></extra>" if not vector
                            else f"{x_name} %{{x}}<br>%{{z:.3e}}<extra></extra>"),
         ), row=row, col=1)
-    # Mark kinks and the worst entry on the difference panel, in display coordinates.
-    flat = check.indices
-    marks = []
-    if check.n_kinks:
-        marks.append((flat[check.kinks], dict(symbol="x-thin", size=6, opacity=0.8, line=dict(width=1.5, color=KINK)),
-                      labels["fig_kinks"]))
-    index, _, _ = check.worst
-    if index is not None and check.verdict not in ("excellent", "unresolved"):
-        marks.append((np.array([np.ravel_multi_index(index, check.shape)]),
-                      dict(symbol="circle-open", size=16, color=BAD, line=dict(width=3)), labels["fig_worst"]))
-    for where, marker, name in marks:
+    marks = _marks(check, labels)
+    for where, marker, name in marks:  # on the difference panel, in display coordinates
         if vector:
             xs, ys = where, np.zeros(len(where), dtype=int)
         else:
@@ -111,10 +107,10 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
     bar = dict(thickness=14, exponentformat="e", showexponent="all")
     fig.update_layout(
         coloraxis=dict(colorscale=DIVERGING, cmin=-scale, cmax=scale,
-                       colorbar=dict(**bar, y=1.0, yanchor="top", len=0.62, title=labels["fig_gradient"])),
+                       colorbar=dict(**bar, y=1.0, yanchor="top", len=0.62, title=labels["gradient"])),
         coloraxis2=dict(colorscale=DIVERGING, cmin=-dscale, cmax=dscale,
                         colorbar=dict(**bar, y=0.0, yanchor="bottom", len=0.32, nticks=3,
-                                      title=labels["fig_difference"])),
+                                      title=labels["difference"])),
         plot_bgcolor=GAP, showlegend=bool(marks),
         legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="right", x=1),
     )
@@ -126,6 +122,19 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
     fig.update_xaxes(title_text=x_name, row=3, col=1)
     height = 420 if vector else (620 if transpose and back.shape[0] > 100 else 560)
     return _titles_sized(base_layout(fig, big=big, height=height), big)
+
+
+def _marks(check, labels):
+    """[(flat indices, marker, name)]: the kinks (crossed) and the worst entry when it is not excellent (ringed)."""
+    marks = []
+    if check.n_kinks:
+        marks.append((check.indices[check.kinks],
+                      dict(symbol="x-thin", size=6, opacity=0.8, line=dict(width=1.5, color=KINK)), labels["kinks"]))
+    index, _, _ = check.worst
+    if index is not None and check.verdict not in ("excellent", "unresolved"):
+        marks.append((np.array([np.ravel_multi_index(index, check.shape)]),
+                      dict(symbol="circle-open", size=16, color=BAD, line=dict(width=3)), labels["worst"]))
+    return marks
 
 
 def shape_text(shape):
@@ -140,7 +149,7 @@ def w1_tiles(check, labels, *, image_shape=(28, 28), cols=5, max_units=100, big=
     width : the expected width in pixels, so that the height fits square tiles without empty bands.
     """
     if check.shape_error is not None:
-        return empty_figure(labels["fig_shape_error"].format(
+        return empty_figure(labels["shape_error"].format(
             name=check.name, got=str(check.shape_error), want=str(check.shape)), big=big)
     back, num, diff = _grids(check)
     h, w = image_shape
@@ -164,10 +173,10 @@ def w1_tiles(check, labels, *, image_shape=(28, 28), cols=5, max_units=100, big=
         unit[block] = j
         pix_r[block], pix_c[block] = np.mgrid[0:h, 0:w]
     custom = np.stack([unit, pix_r, pix_c], axis=-1)
-    titles = (labels["fig_backprop"], labels["fig_numerical"], labels["fig_difference"])
+    titles = (labels["backprop"], labels["numerical"], labels["difference"])
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.05, subplot_titles=titles)
     scale, dscale = _symmetric(back, num), _symmetric(diff)
-    hover = labels["fig_tile_hover"] + "<br>%{z:.3e}<extra></extra>"
+    hover = labels["tile_hover"] + "<br>%{z:.3e}<extra></extra>"
     for col, (grid, axis) in enumerate(((back, "coloraxis"), (num, "coloraxis"), (diff, "coloraxis2")), start=1):
         fig.add_trace(go.Heatmap(z=mosaic(grid), coloraxis=axis, customdata=custom, hoverongaps=False,
                                  hovertemplate=hover), row=1, col=col)
@@ -179,10 +188,10 @@ def w1_tiles(check, labels, *, image_shape=(28, 28), cols=5, max_units=100, big=
     fig.update_layout(
         coloraxis=dict(colorscale=DIVERGING, cmin=-scale, cmax=scale,
                        colorbar={**bar, "x": 0.345, "xanchor": "center", "len": 0.6,
-                                 "title": dict(text=labels["fig_gradient"], side="top")}),
+                                 "title": dict(text=labels["gradient"], side="top")}),
         coloraxis2=dict(colorscale=DIVERGING, cmin=-dscale, cmax=dscale,
                         colorbar={**bar, "x": 0.85, "xanchor": "center", "len": 0.28,
-                                  "title": dict(text=labels["fig_difference"], side="top")}),
+                                  "title": dict(text=labels["difference"], side="top")}),
         plot_bgcolor="white", margin=dict(b=90),
     )
     tile = 0.3 * width / cols  # each panel is about 30% of the width
@@ -213,7 +222,7 @@ def scatter(check_result, labels, *, big=False, max_points=20_000, seed=0):
         if keep.sum() > max_points:
             keep[rng.choice(np.flatnonzero(keep), size=keep.sum() - max_points, replace=False)] = False
         if not keep.any():
-            fig.add_annotation(text=labels["fig_nothing_to_plot"], showarrow=False, xref="x domain",
+            fig.add_annotation(text=labels["nothing_to_plot"], showarrow=False, xref="x domain",
                                yref="y domain", x=0.5, y=0.5, row=row, col=col, font=dict(color=MUTED))
             continue
         lo = float(min(a[keep].min(), n[keep].min()))
@@ -231,10 +240,10 @@ def scatter(check_result, labels, *, big=False, max_points=20_000, seed=0):
                 x=a[mask], y=n[mask], mode="markers", marker=marker,
                 customdata=np.stack(where, axis=-1), hovertemplate=(
                     f"{key}[" + ", ".join(f"%{{customdata[{d}]}}" for d in range(len(p.shape))) + "]<br>"
-                    + labels["fig_backprop"] + " %{x:.4e}<br>" + labels["fig_numerical"] + " %{y:.4e}<extra></extra>"),
+                    + labels["backprop"] + " %{x:.4e}<br>" + labels["numerical"] + " %{y:.4e}<extra></extra>"),
             ), row=row, col=col)
-        fig.update_xaxes(title_text=labels["fig_backprop"], exponentformat="e", row=row, col=col)
-        fig.update_yaxes(title_text=labels["fig_numerical"], exponentformat="e", row=row, col=col)
+        fig.update_xaxes(title_text=labels["backprop"], exponentformat="e", row=row, col=col)
+        fig.update_yaxes(title_text=labels["numerical"], exponentformat="e", row=row, col=col)
     fig.update_layout(showlegend=False)
     return _titles_sized(base_layout(fig, big=big, height=330 * n_rows), big)
 
@@ -249,7 +258,7 @@ def _titles_sized(fig, big):
 
 
 def _panel_title(p, labels):
-    return labels["fig_scatter_title"].format(name=p.name, err=fmt(p.max_rel_err, 2))
+    return labels["scatter_title"].format(name=p.name, err=fmt(p.max_rel_err, 2))
 
 
 def sweep_figure(sweep, labels, *, h=None, big=False):
@@ -272,7 +281,7 @@ def sweep_figure(sweep, labels, *, h=None, big=False):
                 line=dict(color=SEQUENCE[k_i % len(SEQUENCE)], dash=dashes.get(dtype, "dot"), width=3),
                 marker=dict(size=6), name=f"{key} · {dtype}", legendgroup=dtype,
                 legendgrouptitle_text=dtype if k_i == 0 else None,
-                hovertemplate=f"{key} · {dtype}<br>h %{{x:.1e}}<br>" + labels["fig_max_rel"]
+                hovertemplate=f"{key} · {dtype}<br>h %{{x:.1e}}<br>" + labels["max_rel"]
                 + " %{y:.2e}<extra></extra>",
             ))
         limit = sweep.resolution_limit(dtype)
@@ -282,20 +291,20 @@ def sweep_figure(sweep, labels, *, h=None, big=False):
             fig.add_annotation(x=(math.log10(left) + math.log10(limit * 1.3)) / 2, y=0.02, yref="paper",
                                yanchor="bottom", showarrow=False, font=dict(color="#57606a"),
                                bgcolor="rgba(255,255,255,0.8)",
-                               text=labels["fig_below_resolution"].format(dtype=dtype))
+                               text=labels["below_resolution"].format(dtype=dtype))
     top = 1e2  # headroom above the errors of order 1, for the labels
     if h is not None:
         fig.add_vline(x=h, line=dict(color=ACTIVE, width=2, dash="dot"))
         fig.add_annotation(x=math.log10(h), y=1, yref="paper", yanchor="bottom", showarrow=False,
-                           text=labels["fig_your_h"].format(h=fmt(h, 1)), font=dict(color=ACTIVE))
+                           text=labels["your_h"].format(h=fmt(h, 1)), font=dict(color=ACTIVE))
     fig.add_annotation(x=0.3, y=0.98, xref="paper", yref="paper", yanchor="top", showarrow=False,
-                       text=labels["fig_roundoff"], font=dict(color="#57606a"))
+                       text=labels["roundoff"], font=dict(color="#57606a"))
     fig.add_annotation(x=0.9, y=0.98, xref="paper", yref="paper", yanchor="top", showarrow=False,
-                       text=labels["fig_truncation"], font=dict(color="#57606a"))
+                       text=labels["truncation"], font=dict(color="#57606a"))
     fig.update_yaxes(range=[math.floor(math.log10(lowest)) - 0.5, math.log10(top)])
     fig.update_xaxes(type="log", title_text="h", exponentformat="power", dtick=1,
                      range=[math.log10(float(sweep.hs.min()) / 2), math.log10(float(sweep.hs.max()) * 2)])
-    fig.update_yaxes(type="log", title_text=labels["fig_max_rel"], exponentformat="power", dtick=2)
+    fig.update_yaxes(type="log", title_text=labels["max_rel"], exponentformat="power", dtick=2)
     fig.update_layout(legend=dict(groupclick="toggleitem"))
     fig = base_layout(fig, big=big, height=480)
     fig.update_layout(margin=dict(t=40))  # room for the "your h" label above the plot
