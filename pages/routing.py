@@ -17,12 +17,16 @@ Two things live here, both used by app.py and the chrome, never by a page direct
   traceback on the server and shown as a short message from the catalogue with two ways on (try
   again, reset this page); Streamlit's own control flow (``st.rerun``, ``st.stop``,
   ``st.switch_page``: ``ScriptControlException``, a ``BaseException``) passes through untouched.
+  An error inside a fragment is caught by Streamlit itself; the session's ``on_script_error``
+  handler, set here, words that one the same way instead of showing the exception.
 """
+import functools
 import logging
 import sys
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import FragmentHandledException
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
@@ -77,16 +81,33 @@ def _reset_page(url_path):
         del st.query_params[key]
 
 
+def _show_failure(url_path, T, where=""):
+    st.error(T["page_failed"], icon=":material/error:")
+    left, right, _ = st.columns([1, 1, 3])
+    left.button(T["page_failed_retry"], key=f"chrome_retry{where}", icon=":material/refresh:")
+    right.button(T["page_failed_reset"], key=f"chrome_reset{where}", icon=":material/restart_alt:",
+                 on_click=_reset_page, args=(url_path,), help=T["page_failed_reset_help"])
+
+
+def _explain_handled(url_path, T, error):
+    """Streamlit's own handler for an error it catches itself (inside a fragment): it has logged the
+    traceback; say it in our words instead of showing the exception, and suppress that."""
+    log.error("page /%s failed in a fragment", url_path, exc_info=error)
+    _show_failure(url_path, T, where="_fragment")
+    return True
+
+
 def run_page(page, T):
     """``page.run()``, with anything the page did not foresee caught, logged and explained."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is not None:
+        ctx.on_script_error = functools.partial(_explain_handled, page.url_path, T)
     try:
         page.run()
-    except ScriptControlException:
+    except ScriptControlException:  # st.rerun, st.stop, st.switch_page: Streamlit's control flow
         raise
+    except FragmentHandledException:  # explained inside the fragment already
+        pass
     except Exception:
         log.exception("page /%s failed (query %s)", page.url_path, dict(st.query_params))
-        st.error(T["page_failed"], icon=":material/error:")
-        left, right, _ = st.columns([1, 1, 3])
-        left.button(T["page_failed_retry"], key="chrome_retry", icon=":material/refresh:")
-        right.button(T["page_failed_reset"], key="chrome_reset", icon=":material/restart_alt:",
-                     on_click=_reset_page, args=(page.url_path,), help=T["page_failed_reset_help"])
+        _show_failure(page.url_path, T)
