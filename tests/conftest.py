@@ -84,6 +84,10 @@ def wait_for_app(page):
     )
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "after_pages: runs after every other test (it checks what they recorded)")
+
+
 def pytest_collection_modifyitems(items):
     """Tests marked ``after_pages`` run last: they check what every page test has recorded."""
     items.sort(key=lambda item: item.get_closest_marker("after_pages") is not None)
