@@ -14,6 +14,7 @@ URL state, in a few lines per page (the table lives in the core, see ``backprop/
     chrome.write_url_state(FIELDS, state)     # the URL follows; defaults are left out
 """
 import functools
+import re
 import tomllib
 from pathlib import Path
 
@@ -112,10 +113,16 @@ def text(page):
     return words
 
 
+_AUTOLINK = re.compile(r"(:|@|www(?=\.))", re.IGNORECASE)
+
+
 def escape_markdown(value):
     """``value`` as plain text inside Markdown: every ASCII punctuation mark backslash-escaped (so no
-    link, image, code, emphasis or HTML), line breaks and other control characters made spaces."""
+    link, image, code, emphasis or HTML), line breaks and other control characters made spaces, and
+    an invisible word joiner after ``:``/``www`` and before ``@`` so that no bare URL or e-mail
+    address is turned into a link (GFM autolinks)."""
     value = "".join(" " if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in str(value))
+    value = _AUTOLINK.sub(lambda m: "\u2060@" if m.group() == "@" else m.group() + "\u2060", value)
     return "".join("\\" + c if c.isascii() and not c.isalnum() and not c.isspace() else c for c in value)
 
 
@@ -225,7 +232,6 @@ PICKER_CSS = """
 def _language_picker(T):
     if st.session_state.get("chrome_lang_pick") != language():  # the URL changed it, or a new session
         st.session_state.chrome_lang_pick = language()
-    st.html(PICKER_CSS)
     with st.container(key="chrome_lang_box"):
         st.segmented_control(T["language"], list(LANGUAGES), format_func=LANGUAGES.get, key="chrome_lang_pick",
                              on_change=_language_picked, label_visibility="collapsed", help=T["language_help"])
@@ -248,9 +254,9 @@ def apply_chrome():
     presenting()
     with st.sidebar:
         st.toggle(T["present_toggle"], key="present", on_change=_sync_present, help=T["present_help"])
+    st.html(PICKER_CSS + (PRESENTATION_CSS if st.session_state.present else ""))  # one element: no extra gap
     if st.session_state.present:
         st.query_params["present"] = "1"
-        st.html(PRESENTATION_CSS)
     if st.session_state.get("chrome_lang_in_url") and st.query_params.get("lang") != language():
         st.query_params["lang"] = language()
 

@@ -50,7 +50,9 @@ def test_a_hostile_value_in_a_warning_is_plain_text(app_url, page):
     value = "[click here](http://127.0.0.1:9/phish) ![x](http://127.0.0.1:9/x.png) `code`"
     page.goto(app_url + "/?" + urllib.parse.urlencode({"lang": value}))
     alert = page.get_by_test_id("stAlert")
-    expect(alert).to_contain_text("lang=[click here](http://127.0.0.1:9/phish) ![x](http://127.0.0.1:9/x.png)")
+    expect(alert).to_contain_text("lang=[click here](http")
+    shown = alert.evaluate("e => e.textContent.replaceAll('\u2060', '')")
+    assert value[:40] in shown  # as typed (cut to 40 characters), not rendered
     expect(alert.locator("a, img, code")).to_have_count(0)
 
 
