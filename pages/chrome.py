@@ -224,7 +224,7 @@ PICKER_CSS = """
 .st-key-chrome_lang_box { position: fixed; top: 0.45rem; right: 3.6rem; z-index: 999991; width: auto; }
 .st-key-chrome_lang_box button { min-height: 1.9rem; padding: 0 0.6rem; }
 .st-key-chrome_lang_box button p { font-size: 0.85rem !important; }
-[data-testid="stElementContainer"]:has(> .st-key-chrome_lang_box) { position: absolute; }
+[data-testid="stLayoutWrapper"]:has(> .st-key-chrome_lang_box) { position: absolute; }  /* out of the flow: no gap */
 </style>
 """
 
