@@ -6,7 +6,7 @@ Prints one JSON line per measurement (times in ms: median, p90, max):
 - server: one step (Next or Back) through AppTest, i.e. app.py + the page script, run in-process
   (AppTest's own bookkeeping included, so an upper bound), plus the pure part of it: the graph's
   states, the figure and its JSON.
-- browser: ``streamlit run app.py`` on a free port, headless Debian Chromium at 1280x720; after
+- browser: ``streamlit run app.py`` on a free port (``tests/appserver.py``, as the tests start it), headless Debian Chromium at 1280x720; after
   a warm-up, from the keydown of PageDown/PageUp (or the mousedown on Next/Back) to the moment the
   current drawing shows the new numbers, timed inside the page with performance.now(). Steps go
   back and forth between step 0 and step 8.
@@ -16,20 +16,14 @@ printed too: other work on the machine shows up in every number.
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import plotly.io
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+from tests.appserver import ROOT, launch_chromium, running_app
 
 # Text of the drawing currently shown (a rerun keeps the previous chart, marked stale, until it ends).
 LABELS_JS = """() => [...document.querySelectorAll(
@@ -94,58 +88,34 @@ def bench_server(steps):
             {"workload": "shopping_compute_step", "what": "states + figure + JSON", **summary(pure)}]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def bench_browser(steps):
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.3)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.goto(url + "/shopping?preset=apples_oranges&step=0")
-            page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg')
-            page.wait_for_timeout(1500)
-            results = []
-            k, forward = 0, True  # ping-pong between step 0 and step 8
-            for how in ("warm-up", "PageDown", "click"):
-                times = []
-                for _ in range(steps):
-                    forward = k < 8 if k in (0, 8) else forward
-                    k += 1 if forward else -1
-                    page.evaluate(ARM_JS, LABELS_JS)
-                    if how in ("click", "warm-up"):
-                        page.get_by_role("button", name="Next" if forward else "Back").first.click()
-                    else:
-                        page.keyboard.press("PageDown" if forward else "PageUp")
-                    times.append(page.evaluate("window.__shopDone"))
-                    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
-                if how != "warm-up":
-                    results.append({"workload": "shopping_browser_step", "input": how, **summary(times)})
-            browser.close()
-        return results
-    finally:
-        server.terminate()
-        server.wait(10)
+    log = Path(tempfile.gettempdir()) / "backprop-shopping-bench.log"
+    with running_app(log_path=log) as server, sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(server.url + "/shopping?preset=apples_oranges&step=0")
+        page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg')
+        page.wait_for_timeout(1500)
+        results = []
+        k, forward = 0, True  # ping-pong between step 0 and step 8
+        for how in ("warm-up", "PageDown", "click"):
+            times = []
+            for _ in range(steps):
+                forward = k < 8 if k in (0, 8) else forward
+                k += 1 if forward else -1
+                page.evaluate(ARM_JS, LABELS_JS)
+                if how in ("click", "warm-up"):
+                    page.get_by_role("button", name="Next" if forward else "Back").first.click()
+                else:
+                    page.keyboard.press("PageDown" if forward else "PageUp")
+                times.append(page.evaluate("window.__shopDone"))
+                page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
+            if how != "warm-up":
+                results.append({"workload": "shopping_browser_step", "input": how, **summary(times)})
+        browser.close()
+    return results
 
 
 def main(argv=None):

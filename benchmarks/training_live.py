@@ -18,22 +18,18 @@ Other work on the machine skews every figure: measurements are interleaved and r
 summary gives the best and the range. The steps/s ratio page / core is the figure of merit (target 0.8).
 """
 import argparse
+import contextlib
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+from tests.appserver import ROOT, launch_chromium, running_app
 
 
 def emit(record):
@@ -80,34 +76,15 @@ def pause_latency_in_process(trials=30):
                  "max_ms": round(max(latencies), 2)})
 
 
-class Server:
-    """``streamlit run app.py`` on a free port, as tests/conftest.py starts it."""
+class Server(contextlib.ExitStack):
+    """``streamlit run app.py`` on a free port (``tests/appserver.py``), and the processes under it."""
 
     def __enter__(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.log_path = Path(tempfile.gettempdir()) / "backprop-training-live-bench.log"
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2):
-                    return self
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"streamlit did not start; see {self.log_path}")
-                time.sleep(0.3)
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.log.close()
+        super().__enter__()
+        server = self.enter_context(running_app(
+            log_path=Path(tempfile.gettempdir()) / "backprop-training-live-bench.log"))
+        self.url, self.proc, self.log_path = server.url, server.proc, server.log_path
+        return self
 
     def processes(self):
         """The server and every process under it (the forkserver and the training processes)."""
@@ -225,7 +202,7 @@ def main(argv=None):
 
     cores, controllers, pages_ = [], [], []
     with Server() as server, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(pw)
         for _ in range(args.repeat):  # interleaved, so a busy spell of the machine hits all three alike
             cores.append(core_bench(args.steps)["steps_per_s"])
             controllers.append(controller_bench()["steps_per_s"])

@@ -1,21 +1,39 @@
-"""Shared chrome for every page: user-facing text, presentation mode, the dataset in use.
+"""Shared chrome for every page: the session's language and words, presentation mode, warnings about
+a link's parameters, the URL state of a page, and the dataset in use.
 
-Pages draw; they import their words from ``pages/locales/<lang>/<page>.toml`` through ``text``
-so that a Japanese or Chinese catalogue can be dropped in beside the English one.
+Words: a page reads all of them from ``pages/locales/<lang>/<page>.toml`` through ``text(page)``;
+English fills any key a language lacks. The language is the session's, chosen once per session
+from the browser (``Accept-Language``, else ``st.context.locale``), then by ``?lang=en|ja|zh`` or the
+picker at the top right; nothing about it is process-wide (the catalogue files are read once per
+process, as read-only data keyed by language).
+
+URL state, in a few lines per page (the table lives in the core, see ``backprop/urlstate.py``)::
+
+    state = chrome.url_state(FIELDS)          # typed, in range; warnings shown for bad values
+    ...
+    chrome.write_url_state(FIELDS, state)     # the URL follows; defaults are left out
 """
 import functools
+import re
 import tomllib
 from pathlib import Path
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+from backprop import urlstate
+from pages import routing
 
 LOCALES = Path(__file__).parent / "locales"
 DEFAULT_LANG = "en"
+LANGUAGES = {"en": "English", "ja": "日本語", "zh": "中文"}  # each shown in its own language
+KEYS_READ = None  # tests set a dict here: page -> every key read from its catalogue (see _Recorded)
 
 
 @functools.cache
 def _catalogue(lang, page):
+    if lang not in LANGUAGES:  # never a path from a URL
+        raise ValueError(f"unknown language {lang!r}")
     path = LOCALES / lang / f"{page}.toml"
     if not path.exists():
         return {}
@@ -23,19 +41,153 @@ def _catalogue(lang, page):
         return tomllib.load(f)
 
 
+def negotiate(accept_language=None, locale=None):
+    """The app's language for a browser: the first of its preferred languages the app has, else English.
+
+    ``accept_language`` is the header (``"ja,en;q=0.8"``), ``locale`` the browser's own tag
+    (``"zh-CN"``); any Chinese (zh, zh-CN, zh-Hans, ...) gets the Simplified Chinese catalogue."""
+    ranked = []
+    for i, part in enumerate((accept_language or "")[:1000].split(",")[:32]):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        ranked.append((-q, i, tag.strip()))
+    tags = [tag for q, _, tag in sorted(ranked) if q < 0] + [locale or ""]
+    for tag in tags:
+        primary = tag.split("-")[0].split("_")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return DEFAULT_LANG
+
+
+def _browser_language():
+    try:
+        header = st.context.headers.get("Accept-Language")
+    except Exception:  # no browser behind this run (AppTest)
+        header = None
+    return negotiate(header, st.context.locale)
+
+
 def language():
-    """The catalogue in use: ``?lang=xx`` if a catalogue for xx exists, else English."""
-    lang = st.query_params.get("lang", DEFAULT_LANG)
-    return lang if (LOCALES / lang).is_dir() else DEFAULT_LANG
+    """This session's language: ``?lang=`` when it is one of LANGUAGES, else the one chosen before, else
+    the browser's. A ``?lang=`` seen once is kept in the URL from then on (``apply_chrome``)."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return DEFAULT_LANG
+    ss = st.session_state
+    asked = st.query_params.get("lang")
+    if asked in LANGUAGES:
+        ss.chrome_lang, ss.chrome_lang_in_url = asked, True
+    elif "chrome_lang" not in ss:
+        ss.chrome_lang = _browser_language()
+    return ss.chrome_lang
+
+
+class _Recorded(dict):
+    """A catalogue that notes every key read, computed ones (``T[f"preset_{k}"]``) included (tests only)."""
+
+    def __init__(self, words, keys):
+        super().__init__(words)
+        self._keys = keys
+
+    def __getitem__(self, key):
+        self._keys.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self._keys.add(key)
+        return super().get(key, default)
 
 
 def text(page):
-    """All user-facing strings of one page, English filling any gap in the chosen language."""
-    return {**_catalogue(DEFAULT_LANG, page), **_catalogue(language(), page)}
+    """All user-facing strings of one page in the session's language, English filling any gap.
+
+    Every page calls this first, so it is also where a page run that bypassed app.py is rerouted."""
+    routing.ensure_routed()
+    words = {**_catalogue(DEFAULT_LANG, page), **_catalogue(language(), page)}
+    if KEYS_READ is not None:
+        return _Recorded(words, KEYS_READ.setdefault(page, set()))
+    return words
+
+
+_AUTOLINK = re.compile(r"(:|@|www(?=\.))", re.IGNORECASE)
+
+
+def escape_markdown(value):
+    """``value`` as plain text inside Markdown: every ASCII punctuation mark backslash-escaped (so no
+    link, image, code, emphasis or HTML), line breaks and other control characters made spaces, and
+    an invisible word joiner after ``:``/``www`` and before ``@`` so that no bare URL or e-mail
+    address is turned into a link (GFM autolinks)."""
+    value = "".join(" " if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in str(value))
+    value = _AUTOLINK.sub(lambda m: "\u2060@" if m.group() == "@" else m.group() + "\u2060", value)
+    return "".join("\\" + c if c.isascii() and not c.isalnum() and not c.isspace() else c for c in value)
+
+
+def warn_param(template, **fields):
+    """A warning about a link's parameter: ``template`` (a catalogue string) with every field
+    (the parameter's name, its value, ...) filled in as plain text."""
+    st.warning(template.format(**{k: escape_markdown(v) for k, v in fields.items()}), icon=":material/link_off:")
+
+
+def describe_problem(problem, T=None):
+    """One urlstate.Problem in words (app.toml's ``url_<code>``), its values escaped."""
+    T = T or text("app")
+    fields = {"name": problem.name, "value": problem.value, "used": _shown(problem.used),
+              "lo": _shown(problem.lo), "hi": _shown(problem.hi), "limit": problem.limit,
+              "choices": ", ".join(map(str, problem.choices))}
+    return T[f"url_{problem.code}"].format(**{k: escape_markdown(v) for k, v in fields.items()})
+
+
+def _shown(value):
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return "" if value is None else str(value)
+
+
+def show_url_problems(problems):
+    """One warning listing why each parameter of the link was not used as given."""
+    if problems:
+        T = text("app")
+        st.warning(T["url_problems"] + "\n" + "\n".join(f"- {describe_problem(p, T)}" for p in problems),
+                   icon=":material/link_off:")
+
+
+def _query():
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def url_state(fields, *, warn=True, report_unknown=False):
+    """The page's typed state from the URL (``fields``: a ``urlstate.table``), with a warning naming
+    each parameter whose value was not used. Returns ``(state, problems)`` if ``warn`` is False."""
+    query = _query()
+    state, problems = urlstate.parse(fields, query)
+    if report_unknown:
+        problems += urlstate.unknown(fields, query, allowed=routing.CHROME_PARAMS)
+    if not warn:
+        return state, problems
+    show_url_problems(problems)
+    return state
+
+
+def write_url_state(fields, state):
+    """Make the URL say ``state`` for these fields (defaults left out; other parameters untouched)."""
+    want = urlstate.write(fields, state)
+    for name in fields:
+        if name in want:
+            if st.query_params.get(name) != want[name]:
+                st.query_params[name] = want[name]
+        elif name in st.query_params:
+            del st.query_params[name]
 
 
 def presenting():
     """True in presentation mode (``?present=1`` or the sidebar toggle)."""
+    routing.ensure_routed()
     if "present" not in st.session_state:
         st.session_state.present = st.query_params.get("present") == "1"
     return st.session_state.present
@@ -48,6 +200,13 @@ def _sync_present():
         st.query_params.pop("present", None)
 
 
+def _language_picked():
+    ss = st.session_state
+    if ss.chrome_lang_pick in LANGUAGES:  # clicking the chosen one again deselects it: keep it
+        ss.chrome_lang, ss.chrome_lang_in_url = ss.chrome_lang_pick, True
+        st.query_params["lang"] = ss.chrome_lang
+
+
 PRESENTATION_CSS = """
 <style>
 html { font-size: 22px; }
@@ -58,36 +217,50 @@ button[kind] p { font-size: 1.1rem; }
 [data-testid="stDecoration"], footer { display: none; }
 </style>
 """
+# The picker sits in the header's right-hand end, beside the app menu, in both modes (the sidebar
+# is collapsed in presentation mode); it takes no room from the page.
+PICKER_CSS = """
+<style>
+.st-key-chrome_lang_box { position: fixed; top: 0.45rem; right: 3.6rem; z-index: 999991; width: auto; }
+.st-key-chrome_lang_box button { min-height: 1.9rem; padding: 0 0.6rem; }
+.st-key-chrome_lang_box button p { font-size: 0.85rem !important; }
+[data-testid="stLayoutWrapper"]:has(> .st-key-chrome_lang_box) { position: absolute; }  /* out of the flow: no gap */
+</style>
+"""
+
+
+def _language_picker(T):
+    if st.session_state.get("chrome_lang_pick") != language():  # the URL changed it, or a new session
+        st.session_state.chrome_lang_pick = language()
+    with st.container(key="chrome_lang_box"):
+        st.segmented_control(T["language"], list(LANGUAGES), format_func=LANGUAGES.get, key="chrome_lang_pick",
+                             on_change=_language_picked, label_visibility="collapsed", help=T["language_help"])
+
+
+def _check_lang_param(T):
+    asked = st.query_params.get("lang")
+    if asked is not None and asked not in LANGUAGES:
+        warn_param(T["lang_unknown"], name="lang", value=urlstate.echo(asked),
+                   known=", ".join(LANGUAGES), used=LANGUAGES[language()])
+        del st.query_params["lang"]
 
 
 def apply_chrome():
-    """The sidebar's shared controls, and the larger type of presentation mode."""
+    """The shared controls (language picker, presentation toggle), the larger type of presentation
+    mode, and the chrome's parameters kept in the URL across navigation (which clears it)."""
     T = text("app")
+    _check_lang_param(T)
+    _language_picker(T)
     presenting()
     with st.sidebar:
         st.toggle(T["present_toggle"], key="present", on_change=_sync_present, help=T["present_help"])
+    st.html(PICKER_CSS + (PRESENTATION_CSS if st.session_state.present else ""))  # one element: no extra gap
     if st.session_state.present:
-        st.query_params["present"] = "1"  # navigation clears the URL; keep the mode bookmarkable
-        st.html(PRESENTATION_CSS)
+        st.query_params["present"] = "1"
+    if st.session_state.get("chrome_lang_in_url") and st.query_params.get("lang") != language():
+        st.query_params["lang"] = language()
 
 
 def dataset_in_use():
     """The dataset the explorers use in this session (the training page may change it)."""
     return st.session_state.get("dataset", "sample")
-
-
-def _route_through_app():
-    """Make a bookmarked page URL work on a freshly started server.
-
-    Until some session has run app.py's st.navigation, Streamlit treats the ``pages/`` folder as
-    an old-style multipage app and runs a requested page file (``/shopping``) on its own, without
-    app.py's routing and chrome. Every page imports this module first, so the first such run turns
-    that mode off for the process and reruns, this time through app.py; st.Page URLs equal the file
-    names, so the rerun lands on the same page with the same query string.
-    """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_route_through_app()

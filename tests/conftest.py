@@ -1,58 +1,44 @@
-"""Shared fixtures: a live `streamlit run app.py`, and headless Chromium driven by Playwright."""
+"""Shared fixtures: a live `streamlit run app.py`, headless Chromium driven by Playwright, and
+``open_page``, the one way tests open a page under AppTest (through app.py, as a visitor would)."""
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+import appserver
+from appserver import CHROMIUM, ROOT, launch_chromium
+from pages import chrome
+
+# Every catalogue key a page reads during this test session (tests/test_text_catalogues.py checks
+# them against the catalogues after every other test has run).
+chrome.KEYS_READ = {}
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def open_page(path="pages/home.py", query=None, timeout=30, locale=None, run=True):
+    """An AppTest of app.py showing ``path`` with the URL's ``query`` (a dict), as a bookmark opens it.
+
+    ``locale`` is the browser's language (``st.context.locale``, e.g. "ja-JP"); ``run=False`` returns
+    the AppTest before its first run, for a test that sets more up first."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if locale:
+        at.context["locale"] = locale
+    if not run:
+        return at
+    at.run()
+    if path != "pages/home.py":
+        at.switch_page(path).run()
+    return at
 
 
 @contextlib.contextmanager
 def running_app():
-    """Start the app exactly as the README does (plus a free port) and yield its URL."""
-    port = _free_port()
-    log = open(ROOT / "tests" / ".streamlit-test.log", "a")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"streamlit did not start; see {log.name}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    """A fresh server of its own (for tests that need one nobody else has used); yields its URL."""
+    with appserver.running_app() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +50,9 @@ def app_url():
 
 @pytest.fixture(scope="session")
 def browser():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)  # a loaded 2-core machine can take seconds to rerun a page
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
@@ -71,7 +60,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch_chromium(pw)
         yield b
         b.close()
 
@@ -93,3 +82,12 @@ def wait_for_app(page):
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " && document.querySelector('[data-testid=\"stMain\"]')"
     )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "after_pages: runs after every other test (it checks what they recorded)")
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``after_pages`` run last: they check what every page test has recorded."""
+    items.sort(key=lambda item: item.get_closest_marker("after_pages") is not None)

@@ -1,25 +1,19 @@
-"""Every page renders under AppTest without an exception, and the shell shows what it promises."""
+"""Every page renders under AppTest through app.py without an exception, and the shell shows what it promises."""
 import pytest
-from streamlit.testing.v1 import AppTest
+
+from conftest import open_page
 
 PAGES = ["pages/home.py", "pages/shopping.py", "pages/gradient_check.py", "pages/training.py"]
 
 
-def app():
-    return AppTest.from_file("../app.py", default_timeout=30)
-
-
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders(page):
-    at = app()
-    at.run()
-    at.switch_page(page).run()
+    at = open_page(page)
     assert not at.exception, at.exception
 
 
 def test_home_names_explorers_dataset_and_credits():
-    at = app()
-    at.run()
+    at = open_page()
     links = [link.proto.label for link in at.get("page_link")]
     assert links == ["Shopping graph", "Gradient check", "Live training"]
     body = " ".join(m.value for m in at.markdown)
@@ -28,9 +22,7 @@ def test_home_names_explorers_dataset_and_credits():
 
 
 def test_presentation_mode_from_url_and_toggle():
-    at = app()
-    at.query_params["present"] = "1"
-    at.run()
+    at = open_page(query={"present": "1"})
     assert at.session_state.present is True
     assert any("font-size: 22px" in h.proto.body for h in at.get("html"))
     at.sidebar.toggle[0].set_value(False).run()
@@ -38,9 +30,16 @@ def test_presentation_mode_from_url_and_toggle():
     assert not any("font-size: 22px" in h.proto.body for h in at.get("html"))
 
 
+def test_the_language_picker_is_there_in_both_modes():
+    for query in (None, {"present": "1"}):
+        at = open_page(query=query)
+        picker = at.get("button_group")[0]
+        assert [o.content for o in picker.proto.options] == ["English", "日本語", "中文"]
+        assert any(".st-key-chrome_lang_box" in h.proto.body for h in at.get("html"))  # pinned at the top
+
+
 def test_unknown_language_falls_back_to_english():
-    at = app()
-    at.query_params["lang"] = "zz"
-    at.run()
+    at = open_page(query={"lang": "zz"})
     assert not at.exception
     assert at.title[0].value == "Backprop Explorer"
+    assert "lang=zz" in at.warning[0].value

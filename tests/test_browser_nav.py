@@ -1,5 +1,8 @@
-"""Real browser: Debian's Chromium, driven by Playwright, reaches every page through the navigation."""
+"""Real browser: Debian's Chromium, driven by Playwright, reaches every page through the navigation,
+keeps the chrome's parameters (present, lang) across it, and a freshly started server serves a hall
+of bookmarks opened at once."""
 import re
+import urllib.parse
 
 import pytest
 from playwright.sync_api import expect
@@ -24,18 +27,38 @@ def test_home_then_every_page_through_the_sidebar(app_url, page):
         expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
-def test_presentation_mode_puts_navigation_on_top(app_url, page):
-    page.goto(app_url + "/?present=1")
+def test_presentation_mode_and_language_stay_on_through_the_navigation(app_url, page):
+    page.goto(app_url + "/?present=1&lang=ja")
     page.wait_for_function("getComputedStyle(document.documentElement).fontSize === '22px'")
     expect(page.get_by_test_id("stExpandSidebarButton")).to_be_visible()  # sidebar collapsed
-    page.get_by_test_id("stTopNav").get_by_role("link", name="Gradient check").click()
-    page.wait_for_url(app_url + "/gradient_check?present=1")
-    page.wait_for_function("getComputedStyle(document.documentElement).fontSize === '22px'")
+    nav = page.get_by_test_id("stTopNav")
+    expect(nav.get_by_role("link", name="勾配確認")).to_be_visible()  # app.toml's words in Japanese
+    picker = page.locator(".st-key-chrome_lang_box")
+    expect(picker).to_be_visible()
+    expect(picker.get_by_role("radio", name="日本語")).to_be_checked()
+    for label, path in (("勾配確認", "/gradient_check"), ("買い物の計算グラフ", "/shopping")):
+        nav.get_by_role("link", name=label).click()
+        page.wait_for_url(re.compile(re.escape(app_url + path) + r"\?(.*&)?lang=ja(&.*)?$"))
+        expect(page).to_have_url(re.compile(r"[?&]present=1(&|$)"))
+        page.wait_for_function("getComputedStyle(document.documentElement).fontSize === '22px'")
+    picker.get_by_role("radio", name="中文").click()
+    expect(nav.get_by_role("link", name="梯度确认")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]lang=zh(&|$)"))
+
+
+def test_a_hostile_value_in_a_warning_is_plain_text(app_url, page):
+    value = "[click here](http://127.0.0.1:9/phish) ![x](http://127.0.0.1:9/x.png) `code`"
+    page.goto(app_url + "/?" + urllib.parse.urlencode({"lang": value}))
+    alert = page.get_by_test_id("stAlert")
+    expect(alert).to_contain_text("lang=[click here](http")
+    shown = alert.evaluate("e => e.textContent.replaceAll('\u2060', '')")
+    assert value[:40] in shown  # as typed (cut to 40 characters), not rendered
+    expect(alert.locator("a, img, code")).to_have_count(0)
 
 
 def test_a_bookmarked_page_opens_first_on_a_fresh_server(page):
     # Before any session has run app.py, Streamlit would run pages/shopping.py on its own, as an
-    # old-style pages/ folder app (no routing, a sidebar listing chrome.py); pages/chrome.py reroutes.
+    # old-style pages/ folder app (no routing, a sidebar listing chrome.py); pages/routing.py reroutes.
     with running_app() as url:
         page.goto(url + "/shopping?preset=apples_oranges&step=7")
         expect(page.get_by_text("Backward 3 of 4")).to_be_visible()
@@ -43,3 +66,26 @@ def test_a_bookmarked_page_opens_first_on_a_fresh_server(page):
         expect(nav.get_by_role("link")).to_have_count(4)
         expect(nav).not_to_contain_text("chrome")
         expect(page).to_have_url(url + "/shopping?preset=apples_oranges&step=7")
+
+
+HALL = 20  # sessions opening the lecturer's bookmark at the same moment
+
+
+def test_a_hall_opening_bookmarks_at_once_on_a_fresh_server(browser):
+    """Issue 12: on a fresh server, 19 of 20 tabs opening /shopping at once got an ImportError."""
+    bookmarks = [("/shopping?preset=apples_oranges&step=7", "Backward 3 of 4")] * 3 + [
+        ("/training?lr=0.05", "Live training")]
+    with running_app() as url:
+        contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(HALL)]
+        try:
+            tabs = [c.new_page() for c in contexts]
+            for i, tab in enumerate(tabs):  # all navigations in flight before any page has loaded
+                tab.goto(url + bookmarks[i % 4][0], wait_until="commit")
+            for i, tab in enumerate(tabs):  # a loaded 2-core machine needs a while for 20 first runs
+                expect(tab.get_by_text(bookmarks[i % 4][1]).first).to_be_visible(timeout=120_000)
+                expect(tab.get_by_test_id("stSidebarNav").get_by_role("link")).to_have_count(4)
+                expect(tab.get_by_test_id("stException")).to_have_count(0)
+                expect(tab.get_by_text(re.compile("Traceback|ImportError"))).to_have_count(0)
+        finally:
+            for c in contexts:
+                c.close()
