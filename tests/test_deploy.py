@@ -152,6 +152,7 @@ def train_download_and_upload(page, url, tmp_path):
     weights = tmp_path / download.value.suggested_filename
     download.value.save_as(weights)
     assert weights.stat().st_size > 10_000  # 784x50 + 50x10 float32 weights, compressed
+    page.get_by_text("Load weights from a file").click()  # an expander
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(weights)
     expect(page.get_by_text(f"Loaded {weights.name}: a network with hidden layers 50.")).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("stException")).to_have_count(0)
