@@ -53,7 +53,7 @@ class Cluster:
         self.proc, self.out, self.logs = proc, out, logs
         self.url = f"http://127.0.0.1:{port}"
 
-    def wait_ready(self, timeout=90):
+    def wait_ready(self, timeout=150):  # run-replicas gives up on its own after 90 s per stage
         deadline = time.monotonic() + timeout
         while "ready:" not in self.output():
             if self.proc.poll() is not None or time.monotonic() > deadline:
