@@ -129,7 +129,8 @@ def visit(page, url, path, first=False):
 
 
 def step_shopping(page):
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg')
+    expect(page.get_by_text("Start: nothing computed yet")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("button", name=re.compile("Next"))).to_be_enabled(timeout=TIMEOUT)
     wait_for_app(page)
     page.keyboard.press("PageDown")
     page.wait_for_url("**step=1**")
