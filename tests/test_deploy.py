@@ -169,19 +169,24 @@ def tour(page, url, pages, tmp_path):
             train_download_and_upload(page, tmp_path)
 
 
+def assert_one_secret(cluster, secret_file):
+    """Both replicas got the file's cookie secret, in their environment rather than on their command line."""
+    secret = secret_file.read_text().strip()
+    assert len(secret) >= 32 and secret_file.stat().st_mode & 0o077 == 0
+    streamlits = {pid: cmd for pid, cmd in children(cluster.proc.pid).items() if "streamlit run" in cmd}
+    assert len(streamlits) == len(cluster.replicas)
+    for pid, cmd in streamlits.items():
+        assert secret not in cmd
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert f"STREAMLIT_SERVER_COOKIE_SECRET={secret}".encode() in environ
+
+
 @pytest.mark.browser
 def test_two_replicas_behind_nginx_keep_every_session_on_its_replica(browser, tmp_path):
     pages = app_pages()
     with run_replicas(tmp_path) as cluster:
         assert len(cluster.replicas) == 2
-        # Both replicas got the file's cookie secret, in their environment rather than on their command line.
-        secret = (tmp_path / "cookie-secret").read_text().strip()
-        assert len(secret) >= 32 and (tmp_path / "cookie-secret").stat().st_mode & 0o077 == 0
-        streamlits = {pid: cmd for pid, cmd in children(cluster.proc.pid).items() if "streamlit run" in cmd}
-        assert len(streamlits) == 2
-        for pid, cmd in streamlits.items():
-            assert secret not in cmd
-            assert f"STREAMLIT_SERVER_COOKIE_SECRET={secret}".encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert_one_secret(cluster, tmp_path / "cookie-secret")
         started = set(children(cluster.proc.pid))
 
         # A: a first visit gets nginx's affinity cookie; B: a cookie nginx hashes to the other replica
