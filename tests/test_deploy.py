@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ROOT, _free_port, wait_for_app
+from appserver import ROOT, free_port
+from conftest import wait_for_app
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 COOKIE = "bpx_replica"  # nginx's affinity cookie (deploy/nginx.conf.template)
@@ -88,7 +89,7 @@ def run_replicas(tmp_path, replicas=2):
         if os.environ.get("CI"):
             pytest.fail(f"{NGINX} is missing: scripts/install-test-deps installs Debian's nginx")
         pytest.skip(f"{NGINX} not installed (apt-get install nginx)")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "STREAMLIT_SERVER_COOKIE_SECRET"}
     out = tmp_path / "run-replicas.out"
     with open(out, "w") as f:
