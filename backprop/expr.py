@@ -115,6 +115,10 @@ class _Builder:
         if ka == kb == "const":
             return self.fold({"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
                               "div": lambda: a / b}[op], node)
+        if kb == "const" and (b == 0 and op in ("add", "sub") or b == 1 and op in ("mul", "div")):
+            return (ka, a)  # e + 0, e * 1: nothing to draw
+        if ka == "const" and (a == 0 and op == "add" or a == 1 and op == "mul"):
+            return (kb, b)
         if kb == "const":  # e + c, e - c, e * c, e / c
             if op == "div" and b == 0:
                 raise ExpressionError("div_zero", node.col_offset, self.segment(node))

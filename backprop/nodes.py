@@ -224,3 +224,21 @@ def domain_problem(op, inputs, constant=None):
 
 def is_finite(x):
     return all(math.isfinite(v) for v in np.ravel(x))
+
+
+def local_gradient(op, slot, in_values, out, constant=None):
+    """d(out)/d(input ``slot``) of one node at these values: what backward multiplies the upstream by."""
+    x = in_values[slot]
+    if op == "mul":
+        return in_values[1 - slot]
+    if op in ("add", "sum", "shift"):
+        return 1.0
+    if op == "sub":
+        return 1.0 if slot == 0 else -1.0
+    if op == "div":
+        a, b = in_values
+        return 1 / b if slot == 0 else -a / (b * b)
+    return {
+        "exp": lambda: out, "log": lambda: 1 / x, "recip": lambda: -out * out, "scale": lambda: constant,
+        "pow": lambda: constant * x ** (constant - 1), "max0": lambda: 1.0 if x > 0 else 0.0,
+    }[op]()

@@ -23,13 +23,15 @@ def _op(name, op, inputs, layer="", constant=None, pos=None):
 class Preset:
     """A named graph with default inputs: leaves ((name, default), ...) and ops (see ``_op``).
 
-    ``text`` is the expression it was typed as (None for the book's presets).
+    ``text`` is the expression it was typed as (None for the book's presets); ``positions``
+    ((name, column, row), ...) draws it as the book does (empty: laid out automatically).
     """
 
     key: str
     leaves: tuple
     ops: tuple
     text: str | None = None
+    positions: tuple = ()
 
     @property
     def defaults(self):
@@ -56,7 +58,12 @@ def _softmax_with_loss():
     ops += [_op(f"m{i}", "mul", [f"t{i}", f"l{i}"]) for i in (1, 2, 3)]
     ops += [_op("s", "sum", ["m1", "m2", "m3"]), _op("L", "scale", ["s"], constant=-1.0)]
     leaves = (("a1", 0.3), ("a2", 2.9), ("a3", 4.0), ("t1", 0.0), ("t2", 0.0), ("t3", 1.0))  # the book's 3.5.1 scores
-    return Preset("softmax_loss", leaves, tuple(ops))
+    # One lane per class, the sum and 1/S below them, t_i joining between the lanes (figure 5-29).
+    lanes = {1: 0.0, 2: 1.5, 3: 3.0}
+    positions = [(f"{v}{i}", c, lanes[i]) for i in lanes for v, c in (("a", 0), ("e", 1), ("y", 4), ("l", 5), ("m", 6))]
+    positions += [(f"t{i}", 4.6, lanes[i] + 0.8) for i in lanes]
+    positions += [("S", 2, 4.25), ("r", 3, 4.25), ("s", 7, 1.5), ("L", 8, 1.5)]
+    return Preset("softmax_loss", leaves, tuple(ops), positions=tuple(positions))
 
 
 PRESETS = {

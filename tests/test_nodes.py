@@ -69,3 +69,14 @@ def test_symbols_and_domains():
     assert domain_problem("log", (0.0,)) == "log_domain" and domain_problem("log", (1e-9,)) is None
     assert domain_problem("recip", (0.0,)) == "div_zero" and domain_problem("div", (1.0, 0.0)) == "div_zero"
     assert domain_problem("pow", (-2.0,), 0.5) == "pow_domain" and domain_problem("pow", (-2.0,), 2.0) is None
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_the_local_gradient_is_what_backward_multiplies_the_upstream_by(op):
+    from backprop.nodes import local_gradient
+    xs = [1.7, 0.6, 2.2][: 3 if OPS[op].arity is None else OPS[op].arity]
+    layer = make_layer(op, CONSTANTS.get(op))
+    out = layer.forward(*xs)
+    grads = backward_as_tuple(op, layer.backward(2.5))
+    for slot, g in enumerate(grads):
+        assert 2.5 * local_gradient(op, slot, xs, out, CONSTANTS.get(op)) == pytest.approx(g, rel=1e-12)
