@@ -199,7 +199,7 @@ def parse(text):
         raise ExpressionError("no_variable", shift, "")
     if kind != "node" or not builder.ops:
         raise ExpressionError("no_operation", shift, "")
-    ops = builder.ops
+    ops = [(name, op, inputs, c, pos + shift) for name, op, inputs, c, pos in builder.ops]
     if "f" not in builder.variables:  # the output is f, as in ∂f/∂x (nothing consumes it: one rename)
         ops[-1] = ("f", *ops[-1][1:])
     return Parsed(text, tuple(builder.variables), tuple(ops))
