@@ -162,6 +162,25 @@ class Max0Layer:
         return dout * self.mask
 
 
+class SoftmaxWithLossNode:
+    """loss = -log softmax(a)[c] for scores a1, a2, ... and the correct class c (0-based): the book's
+    Softmax-with-Loss layer for one sample, as one node (figure 5-30).  Each da_k = dout * (y_k - t_k)."""
+
+    def __init__(self, c):
+        self.c = int(c)
+        self.y = None
+
+    def forward(self, *scores):
+        a = np.array(scores, dtype=np.float64)
+        e = np.exp(a - a.max())
+        self.y = e / e.sum()
+        return float(-np.log(self.y[self.c]))
+
+    def backward(self, dout):
+        t = np.eye(len(self.y))[self.c]
+        return tuple(float(d) for d in dout * (self.y - t))
+
+
 @dataclass(frozen=True)
 class Op:
     """One kind of node: its layer class, number of inputs (None: two or more), whether it takes c."""
@@ -175,7 +194,7 @@ OPS = {
     "mul": Op(MulLayer, 2), "add": Op(AddLayer, 2), "sub": Op(SubLayer, 2), "div": Op(DivLayer, 2),
     "sum": Op(SumLayer, None), "exp": Op(ExpLayer, 1), "log": Op(LogLayer, 1), "recip": Op(ReciprocalLayer, 1),
     "scale": Op(ScaleLayer, 1, True), "shift": Op(ShiftLayer, 1, True), "pow": Op(PowLayer, 1, True),
-    "max0": Op(Max0Layer, 1),
+    "max0": Op(Max0Layer, 1), "softmax_loss": Op(SoftmaxWithLossNode, None, True),
 }
 
 
@@ -194,7 +213,7 @@ def symbol(op, constant=None):
     """What a node's circle shows: ×, +, exp, /, ×(−1), +1, ^2, ..."""
     c = None if constant is None else constant_text(constant).replace("-", "−")
     fixed = {"mul": "×", "add": "+", "sub": "−", "div": "÷", "sum": "+", "exp": "exp", "log": "log",
-             "recip": "/", "max0": "max0"}
+             "recip": "/", "max0": "max0", "softmax_loss": "loss"}
     if op in fixed:
         return fixed[op]
     if op == "scale":
@@ -241,4 +260,5 @@ def local_gradient(op, slot, in_values, out, constant=None):
     return {
         "exp": lambda: out, "log": lambda: 1 / x, "recip": lambda: -out * out, "scale": lambda: constant,
         "pow": lambda: constant * x ** (constant - 1), "max0": lambda: 1.0 if x > 0 else 0.0,
+        "softmax_loss": lambda: float(np.exp(x - np.log(np.sum(np.exp(in_values)))) - (slot == int(constant))),
     }[op]()
