@@ -109,9 +109,12 @@ def _sync_url():
 
 # ----------------------------------------------------------------------------- pieces
 
-def controls(k):
+def controls(k, headline_md=None):
+    """Reset / Back / Next / End (and, on a projector, the headline on the same row, to save height)."""
     last = S.N_STEPS
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="net_controls"):
+        if headline_md:
+            st.markdown(headline_md, width="content")
         st.button(T["reset"], icon=":material/first_page:", on_click=_move, args=(lambda s: 0,), disabled=k == 0,
                   help=T["reset_help"], key="net_reset", shortcut="Home")
         st.button(T["back"], icon=":material/chevron_left:", on_click=_move, args=(lambda s: s - 1,),
@@ -159,7 +162,9 @@ def check_lines(step):
 
 
 def explanation(step, walk):
-    st.markdown(T[f"explain_{step.rule}"].format(layer=step.layer, n=walk.n, lr=fmt(walk.lr)))
+    key = "explain_affine1_backward" if step.rule == "affine_backward" and step.layer == "Affine1" else \
+        f"explain_{step.rule}"
+    st.markdown(T[key].format(layer=step.layer, n=walk.n, lr=fmt(walk.lr)))
     for line in tex.rules(step, walk):
         st.latex(line)
     if step.direction == "update":
@@ -199,18 +204,18 @@ def full_tensors(step, walk):
               "net_da2", T["alt_cells"])
     elif step.layer == "Affine2":
         _plot(matrix_figure(known["dW2"], labels=F, big=big, col_names=digits, numbers=False,
-                            height=300 if big else 330), "net_dW2", T["alt_cells"])
-        _plot(matrix_figure(known["db2"], labels=F, big=big, col_names=digits, row_names=["db2"]), "net_db2",
-              T["alt_cells"])
-        _plot(matrix_figure(known["dz1"], labels=F, big=big, row_names=rows, numbers=False), "net_dz1", T["alt_cells"])
+                            height=230 if big else 330), "net_dW2", T["alt_cells"])
+        _plot(matrix_figure(known["db2"], labels=F, big=big, col_names=digits, row_names=["db2"], height=90),
+              "net_db2", T["alt_cells"])
+        _plot(matrix_figure(known["dz1"], labels=F, big=big, row_names=rows, numbers=False,
+                            height=min(60 + 22 * n, 140) if big else None), "net_dz1", T["alt_cells"])
     elif r == "relu_backward":
         _plot(matrix_figure(known["da1"], labels=F, big=big, mask=known["mask"], row_names=rows, numbers=False),
               "net_da1", T["alt_cells"])
     elif step.layer == "Affine1":
-        captions = [str(j + 1) for j in range(50)]
-        _plot(images_figure(known["dW1"].T, cols=10, captions=captions, signed=True, labels=F, big=big,
-                            height=330 if big else 300), "net_dW1", T["alt_dW1"])
-        _plot(matrix_figure(known["db1"], labels=F, big=big, row_names=["db1"], numbers=False), "net_db1",
+        _plot(images_figure(known["dW1"].T, cols=10, signed=True, labels=F, big=big,
+                            height=320 if big else 300), "net_dW1", T["alt_dW1"])
+        _plot(matrix_figure(known["db1"], labels=F, big=big, row_names=["db1"], numbers=False, height=80), "net_db1",
               T["alt_cells"])
     else:  # the update: the probabilities before and after, against the labels
         both = [row for pair in zip(known["y"], step.tensors["y_after"]) for row in pair]
@@ -263,7 +268,14 @@ def warnings_box():
 if not big:
     st.title(T["title"])
     st.markdown(T["intro"])
-st.html("<style>.st-key-net_back_arrow, .st-key-net_next_arrow { display: none; }</style>")
+st.html("<style>.st-key-net_back_arrow, .st-key-net_next_arrow { display: none; }"
+        # on a projector the explanation beside the figure must fit one screen: smaller type there
+        + (".st-key-net_explain p, .st-key-net_explain li { font-size: 0.8rem !important; }"
+           " .st-key-net_explain .katex-display { font-size: 0.85em; margin: 0.3em 0; }"
+           " .st-key-net_controls h3 { font-size: 1.3rem; padding: 0; }"
+           # one row for headline, Back and Next; Home and End still work as keys
+           " .st-key-net_reset, .st-key-net_end { display: none; }" if big else "")
+        + "</style>")
 if ss.net_warnings:
     warnings_box()
 
@@ -285,9 +297,7 @@ _sync_url()
 step = walk.steps[setup.step]
 
 where = headline(step) + ("" if big else f" :gray[· {T['step_of'].format(k=step.k, total=S.N_STEPS)}]")
-if big:
-    st.markdown(f"## {where}")
-controls(step.k)
+controls(step.k, f"### {where}" if big else None)
 if not big:
     st.markdown(f"#### {where}")
 shapes = tex.pipeline_shapes(walk)
@@ -299,7 +309,7 @@ with left:
         full_tensors(step, walk)
     else:
         tiny_view(step, *bundle)
-with right:
+with right.container(key="net_explain"):
     explanation(step, walk)
 if big:
     with st.expander(T["setup_heading"], icon=":material/tune:"):

@@ -90,8 +90,7 @@ def rules(step, walk):
         return [rf"{u('x', k)}, \quad t \in \{{0, \dots, 9\}}^{{{n}}}" if walk.x.shape[1] > 3
                 else rf"x = {matrix(walk.x)}, \quad t = {int(walk.t[0])}"]
     if step.direction == "update":
-        return [r"W \leftarrow W - \eta\,\frac{\partial L}{\partial W}, \qquad \eta = " + fmt(walk.lr)
-                + r" \qquad (W_1, b_1, W_2, b_2)"]
+        return [r"W \leftarrow W - \eta\,\frac{\partial L}{\partial W}, \quad \eta = " + fmt(walk.lr)]
     lines = _forward(step, k, n) if step.direction == "forward" else _backward(step, k, n)
     if walk.x.shape[1] <= 3:
         lines += _numbers(step, k)

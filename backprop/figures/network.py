@@ -68,10 +68,10 @@ def matrix_figure(m, *, labels, big=False, mask=None, targets=None, numbers=None
     m = np.atleast_2d(np.asarray(m, dtype=np.float64))
     r, c = m.shape
     numbers = c <= 10 if numbers is None else numbers
-    lim = float(np.max(np.abs(m))) or 1.0
+    lim = float(np.max(np.abs(m))) or 1.0  # unsigned tensors are probabilities: drawn on [0, 1]
     heat = go.Heatmap(
         z=m, x=col_names or list(range(c)), y=row_names or list(range(r)), colorscale=DIVERGING if signed else "Blues",
-        zmin=-lim if signed else 0, zmax=lim, xgap=1, ygap=1, colorbar=dict(thickness=10, len=0.9),
+        zmin=-lim if signed else 0, zmax=lim if signed else 1.0, xgap=1, ygap=1, colorbar=dict(thickness=10, len=0.9), showscale=r > 1,
         text=[[fmt(v, 3) for v in row] for row in m] if numbers else None,
         texttemplate="%{text}" if numbers else None, textfont=dict(size=15 if big else 11),
         hovertemplate=labels["hover_cell"],
@@ -92,7 +92,7 @@ def matrix_figure(m, *, labels, big=False, mask=None, targets=None, numbers=None
     fig = base_layout(fig, big=big, height=height or min(60 + cell * r + (30 if mask is not None or targets is not None else 0), 520))
     fig.update_layout(margin=dict(l=40, r=10, t=10, b=30), legend=dict(orientation="h", y=-0.02, yanchor="top"))
     return _fixed_axes(fig, x=dict(type="category" if col_names else "linear", dtick=1 if c <= 10 else 5,
-                                   side="top"), y=dict(dtick=1, title=labels.get("rows")))
+                                   side="top"), y=dict(dtick=1 if r <= 10 else 10, title=labels.get("rows")))
 
 
 def _tiny_edges(graph):
@@ -175,9 +175,9 @@ def tiny_figure(graph, state, *, active=(), labels, big=False, height=None):
                           line=dict(width=1, color=MUTED)), hovertext=marks["text"], hoverinfo="text", showlegend=False)
     fig = go.Figure([products, nodes])
     fig.update_layout(annotations=annotations)
-    fig = base_layout(fig, big=big, height=height or (460 if big else 400))
+    fig = base_layout(fig, big=big, height=height or (390 if big else 400))
     fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), hovermode="closest")
-    return _fixed_axes(fig, x=dict(visible=False, range=[-0.6, 6.1]), y=dict(visible=False, range=[4.7, -0.6]))
+    return _fixed_axes(fig, x=dict(visible=False, range=[-0.7, 5.7]), y=dict(visible=False, range=[4.7, -0.6]))
 
 
 def _tiny_names(graph, state, pos, size, labels):
@@ -201,11 +201,14 @@ def _tiny_names(graph, state, pos, size, labels):
         else:
             text = (f"<span style='color:{FORWARD if name in state.values else MUTED}'>{fmt(state.values.get(name), 3)}</span>"
                     f" <span style='color:{BACKWARD if name in state.grads else MUTED}'>{fmt(state.grads.get(name), 3)}</span>")
-        out.append(dict(x=x, y=y, xref="x", yref="y", showarrow=False, yanchor="top", yshift=-size * 1.9,
+        # under the node, except the first output score's bias: above it, clear of its wire to the loss
+        above = name == "a2_1"
+        out.append(dict(x=x, y=y, xref="x", yref="y", showarrow=False, yanchor="bottom" if above else "top",
+                        yshift=size * 1.9 if above else -size * 1.9, xanchor="left" if name.startswith("a2") else "center",
                         text=text, font=dict(size=size - 1, color=INK)))
     x, y = pos["L"]
     value = state.values.get("L")
-    out.append(dict(x=x, y=y, xref="x", yref="y", showarrow=False, xanchor="left", xshift=size * 2.2,
+    out.append(dict(x=x, y=y, xref="x", yref="y", showarrow=False, yanchor="bottom", yshift=size * 2.2,
                     text=f"<b>L</b> = <span style='color:{FORWARD if value is not None else MUTED}'>{fmt(value, 4)}</span>",
                     font=dict(size=size + 2)))
     return out
@@ -243,7 +246,7 @@ def pipeline_figure(shapes, *, active=None, direction="start", labels, big=False
                            showarrow=False, yanchor="bottom", yshift=6, font=dict(size=size - 1, color=FORWARD))
         fig.add_annotation(x=(x0 + x1) / 2, y=0, text=labels["grad_of"].format(name=name), showarrow=False,
                            yanchor="top", yshift=-6, font=dict(size=size - 2, color=BACKWARD))
-    fig = base_layout(fig, big=big, height=95 if big else 80)
+    fig = base_layout(fig, big=big, height=62 if big else 80)
     fig.update_layout(margin=dict(l=5, r=5, t=5, b=5))
     fig.update_xaxes(visible=False, range=[-0.7, xs[-1] + 2.0], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-1, 1], fixedrange=True)
