@@ -46,8 +46,8 @@ def _forward(step, k, n):
         return [rf"{u('z1', k)} = \max(0,\ {u('a1', k)}), \qquad \text{{mask}} = (a_1 > 0)"]
     if r == "affine_forward":
         return [rf"{u('a2', k)} = {u('z1', k)} \cdot {u('W2', k)} + {u('b2', k)}"]
-    return [rf"{u('y', k)} = \mathrm{{softmax}}(a_2), \qquad L = -\frac{{1}}{{{n}}} \sum_{{n=1}}^{{{n}}} \log y_{{n,\,t_n}}"
-            rf" = {fmt(float(k['loss']), 5)}"]
+    return [rf"{u('y', k)} = \mathrm{{softmax}}(a_2)",
+            rf"L = -\frac{{1}}{{{n}}} \sum_{{n=1}}^{{{n}}} \log y_{{n,\,t_n}} = {fmt(float(k['loss']), 5)}"]
 
 
 def _backward(step, k, n):
@@ -68,18 +68,18 @@ def _numbers(step, k):
     """The tiny net's rule with its matrices (one sample, a few entries)."""
     r, layer = step.rule, step.layer
     if r == "affine_forward" and layer == "Affine1":
-        return [rf"a_1 = {matrix(k['x'])} {matrix(k['W1'])} + {matrix(k['b1'])} = {matrix(k['a1'])}"]
+        return [rf"a_1 = {matrix(k['x'])} {matrix(k['W1'])} + {matrix(k['b1'])}", rf"= {matrix(k['a1'])}"]
     if r == "affine_forward":
-        return [rf"a_2 = {matrix(k['z1'])} {matrix(k['W2'])} + {matrix(k['b2'])} = {matrix(k['a2'])}"]
+        return [rf"a_2 = {matrix(k['z1'])} {matrix(k['W2'])} + {matrix(k['b2'])}", rf"= {matrix(k['a2'])}"]
     if r == "affine_backward" and layer == "Affine2":
-        return [rf"\frac{{\partial L}}{{\partial W_2}} = {matrix(np.transpose(k['z1']))} {matrix(k['da2'])}"
-                rf" = {matrix(k['dW2'])}"]
+        return [rf"\frac{{\partial L}}{{\partial W_2}} = {matrix(np.transpose(k['z1']))} {matrix(k['da2'])}",
+                rf"= {matrix(k['dW2'])}"]
     if r == "affine_backward":
-        return [rf"\frac{{\partial L}}{{\partial W_1}} = {matrix(np.transpose(k['x']))} {matrix(k['da1'])}"
-                rf" = {matrix(k['dW1'])}"]
+        return [rf"\frac{{\partial L}}{{\partial W_1}} = {matrix(np.transpose(k['x']))} {matrix(k['da1'])}",
+                rf"= {matrix(k['dW1'])}"]
     if r == "softmax_loss_backward":
-        return [rf"\frac{{\partial L}}{{\partial a_2}} = {matrix(k['y'])} - {matrix(np.eye(k['y'].shape[1])[k['t']])}"
-                rf" = {matrix(k['da2'])}"]
+        return [rf"\frac{{\partial L}}{{\partial a_2}} = {matrix(k['y'])} - {matrix(np.eye(k['y'].shape[1])[k['t']])}",
+                rf"= {matrix(k['da2'])}"]
     return []
 
 

@@ -58,6 +58,13 @@ def images_figure(images, *, cols, captions=(), signed=False, labels, big=False,
     return _fixed_axes(fig, x=dict(visible=False, scaleanchor="y"), y=dict(visible=False))
 
 
+def _cell_text(v, signed):
+    """Short enough for a cell: probabilities to 2 decimals, other numbers to 2 significant digits."""
+    if not signed:
+        return f"{v:.2f}"
+    return "0" if abs(v) < 5e-4 else f"{v:.2g}"
+
+
 def matrix_figure(m, *, labels, big=False, mask=None, targets=None, numbers=None, row_names=None,
                   col_names=None, signed=True, height=None):
     """An (r, c) tensor as cells (a vector as one row): colour by value, exact value on hover.
@@ -72,7 +79,7 @@ def matrix_figure(m, *, labels, big=False, mask=None, targets=None, numbers=None
     heat = go.Heatmap(
         z=m, x=col_names or list(range(c)), y=row_names or list(range(r)), colorscale=DIVERGING if signed else "Blues",
         zmin=-lim if signed else 0, zmax=lim if signed else 1.0, xgap=1, ygap=1, colorbar=dict(thickness=10, len=0.9), showscale=r > 1,
-        text=[[fmt(v, 3) for v in row] for row in m] if numbers else None,
+        text=[[_cell_text(v, signed) for v in row] for row in m] if numbers else None,
         texttemplate="%{text}" if numbers else None, textfont=dict(size=15 if big else 11),
         hovertemplate=labels["hover_cell"],
     )
@@ -177,7 +184,7 @@ def tiny_figure(graph, state, *, active=(), labels, big=False, height=None):
     fig.update_layout(annotations=annotations)
     fig = base_layout(fig, big=big, height=height or (390 if big else 400))
     fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), hovermode="closest")
-    return _fixed_axes(fig, x=dict(visible=False, range=[-0.7, 5.7]), y=dict(visible=False, range=[4.7, -0.6]))
+    return _fixed_axes(fig, x=dict(visible=False, range=[-0.7, 6.0]), y=dict(visible=False, range=[4.7, -0.6]))
 
 
 def _tiny_names(graph, state, pos, size, labels):
@@ -201,16 +208,16 @@ def _tiny_names(graph, state, pos, size, labels):
         else:
             text = (f"<span style='color:{FORWARD if name in state.values else MUTED}'>{fmt(state.values.get(name), 3)}</span>"
                     f" <span style='color:{BACKWARD if name in state.grads else MUTED}'>{fmt(state.grads.get(name), 3)}</span>")
-        # under the node, except the first output score's bias: above it, clear of its wire to the loss
-        above = name == "a2_1"
+        # under the node, except the first output score's bias and ReLU's output: above, clear of the wires
+        above = name == "a2_1" or node.op == "max0"
         out.append(dict(x=x, y=y, xref="x", yref="y", showarrow=False, yanchor="bottom" if above else "top",
                         yshift=size * 1.9 if above else -size * 1.9, xanchor="left" if name.startswith("a2") else "center",
                         text=text, font=dict(size=size - 1, color=INK)))
     x, y = pos["L"]
     value = state.values.get("L")
-    out.append(dict(x=x, y=y, xref="x", yref="y", showarrow=False, yanchor="bottom", yshift=size * 2.2,
-                    text=f"<b>L</b> = <span style='color:{FORWARD if value is not None else MUTED}'>{fmt(value, 4)}</span>",
-                    font=dict(size=size + 2)))
+    out.append(dict(x=x, y=y, xref="x", yref="y", showarrow=False, xanchor="left", xshift=size * 1.6,
+                    text=f"<b>L</b><br><span style='color:{FORWARD if value is not None else MUTED}'>{fmt(value, 3)}</span>",
+                    font=dict(size=size + 1)))
     return out
 
 
