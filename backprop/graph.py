@@ -23,8 +23,6 @@ import numpy as np
 from .gradient import numerical_gradient
 from .nodes import OPS, backward_as_tuple, domain_problem, make_layer, symbol
 
-SYMBOLS = {"mul": "×", "add": "+"}  # the shopping graph's two; ``Node.symbol`` covers every kind
-
 
 class DomainError(ValueError):
     """A node met inputs it is not defined for: ``code`` (log_domain, div_zero, pow_domain, overflow) at ``node``."""

@@ -87,8 +87,9 @@ def _knobs_changed():
     new = replace(old, net=ss.net_mode, weights=ss.net_weights, image=int(ss.net_image or 0),
                   digit=ss.net_digit, n=int(ss.net_n), seed=int(ss.net_seed or 0),
                   lr=float(ss.net_lr) if ss.net_lr else old.lr)
-    same_pass = replace(new, lr=old.lr, step=0) == replace(old, step=0)
-    _set(**{**new.__dict__, "step": old.step if same_pass else 0})
+    same_pass = replace(new, lr=old.lr) == old
+    _set(**{f: getattr(new, f) for f in ("net", "weights", "image", "digit", "n", "seed", "lr")},
+         step=old.step if same_pass else 0)
 
 
 def _move(where):
