@@ -1,9 +1,9 @@
-"""The shopping graph of chapter 5 as data: input leaves, multiply and add nodes, and their steps.
+"""Computational graphs of chapter 5 as data: input leaves, elementary nodes, and their steps.
 
-A ``Graph`` holds ``Node``s (name, op, inputs, value, grad). Every operation node owns a
-``MulLayer`` or ``AddLayer`` and does its arithmetic through it, so the page runs the very code
-a learner reads. ``Graph.states()`` replays the book's ``buy_apple_orange.py`` one node at a time
-and returns "the state after step k" for every k:
+A ``Graph`` holds ``Node``s (name, op, inputs, value, grad). Every operation node owns a layer of
+``backprop.nodes`` (``MulLayer`` and ``AddLayer`` are the book's own) and does its arithmetic
+through it, so the page runs the very code a learner reads. ``Graph.states()`` replays the book's
+``buy_apple_orange.py`` one node at a time and returns "the state after step k" for every k:
 
     k = 0            nothing computed: leaves hold their inputs; node values and gradients unknown
     k = 1 .. n       forward: step k runs operation node k of the topological order
@@ -12,7 +12,8 @@ and returns "the state after step k" for every k:
 
 (n = number of operation nodes; the page's ``?step=k`` uses the same numbering.) Where a value
 feeds several nodes its gradient is the sum over those paths (``+=``); every backward pass starts
-from zeroed gradients.
+from zeroed gradients. The book's presets and typed expressions build graphs of this one kind
+(``backprop.presets``, ``backprop.expr``).
 """
 import math
 from dataclasses import dataclass, field
@@ -20,17 +21,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .gradient import numerical_gradient
-from .layers import AddLayer, MulLayer
+from .nodes import OPS, backward_as_tuple, domain_problem, make_layer, symbol
 
-LAYERS = {"mul": MulLayer, "add": AddLayer}
-SYMBOLS = {"mul": "×", "add": "+"}
+
+class DomainError(ValueError):
+    """A node met inputs it is not defined for: ``code`` (log_domain, div_zero, pow_domain, overflow) at ``node``."""
+
+    def __init__(self, code, node):
+        super().__init__(f"{code} at {node}")
+        self.code = code
+        self.node = node
 
 
 @dataclass
 class Node:
-    """A leaf (``op="input"``, no inputs, value given) or an operation ``op(inputs[0], inputs[1])``.
+    """A leaf (``op="input"``, no inputs, value given) or an operation ``op(*inputs)``.
 
-    ``layer`` names the layer variable as the book's code does (``mul_apple_layer``).
+    ``layer`` names the layer variable as the book's code does (``mul_apple_layer``); ``constant``
+    is the c of ``scale`` (×c), ``shift`` (+c) and ``pow`` (**c); ``pos`` is where a typed
+    expression wrote this node (a character offset), for messages.
     """
 
     name: str
@@ -39,6 +48,12 @@ class Node:
     value: float | None = None
     grad: float | None = None
     layer: str = ""
+    constant: float | None = None
+    pos: int | None = None
+
+    @property
+    def symbol(self):
+        return symbol(self.op, self.constant)
 
 
 @dataclass(frozen=True)
@@ -94,12 +109,28 @@ class State:
         return self.step.direction if self.step else "start"
 
 
+def _check_node(node):
+    """ValueError if a node's op, inputs or constant do not fit together."""
+    if node.op == "input":
+        if node.inputs:
+            raise ValueError(f"{node.name}: a leaf has no inputs")
+        return
+    if node.op not in OPS:
+        raise ValueError(f"{node.name}: unknown op {node.op!r} (use one of {', '.join(OPS)})")
+    spec, n = OPS[node.op], len(node.inputs)
+    if spec.arity is None and n < 2 or spec.arity is not None and n != spec.arity:
+        wanted = "two or more" if spec.arity is None else {1: "one", 2: "two"}[spec.arity]
+        raise ValueError(f"{node.name}: {node.op} takes {wanted} inputs, got {n}")
+    if spec.has_constant != (node.constant is not None):
+        raise ValueError(f"{node.name}: {node.op} " + ("needs a constant" if spec.has_constant else "takes no constant"))
+
+
 class Graph:
-    """A DAG of leaves and two-input multiply/add nodes with one output (the only node nobody uses).
+    """A DAG of leaves and elementary nodes with one output (the only node nobody uses).
 
     nodes: iterable of ``Node``; operation nodes may list any earlier or later node as input,
-    including the same node twice (x * x). Raises ValueError for unknown inputs, cycles, or a
-    node that does not reach the output.
+    including the same node twice (x * x). Raises ValueError for unknown ops or inputs, a wrong
+    number of inputs, cycles, or a node that does not reach the output.
     """
 
     def __init__(self, nodes):
@@ -107,12 +138,7 @@ class Graph:
         for node in nodes:
             if node.name in self.nodes:
                 raise ValueError(f"duplicate node name {node.name!r}")
-            if node.op != "input" and node.op not in LAYERS:
-                raise ValueError(f"{node.name}: unknown op {node.op!r} (use 'mul' or 'add')")
-            if node.op != "input" and len(node.inputs) != 2:
-                raise ValueError(f"{node.name}: {node.op} takes two inputs, got {len(node.inputs)}")
-            if node.op == "input" and node.inputs:
-                raise ValueError(f"{node.name}: a leaf has no inputs")
+            _check_node(node)
             self.nodes[node.name] = node
         for node in self.nodes.values():
             for name in node.inputs:
@@ -127,7 +153,7 @@ class Graph:
             raise ValueError(f"the graph needs exactly one output operation node, found {sinks}")
         self.output = sinks[0]
         self.order = self._topological_order()
-        self.layers = {name: LAYERS[self.nodes[name].op]() for name in self.order}
+        self.layers = {name: make_layer(self.nodes[name].op, self.nodes[name].constant) for name in self.order}
         for name in self.order:
             self.nodes[name].layer = self.nodes[name].layer or f"{self.nodes[name].op}_{name}_layer"
 
@@ -163,17 +189,24 @@ class Graph:
         return 2 * len(self.order)
 
     def _forward_node(self, name):
+        """Run one node's layer forward; DomainError where the node is not defined for its inputs."""
         node = self.nodes[name]
-        x, y = (self.nodes[i].value for i in node.inputs)
-        node.value = self.layers[name].forward(x, y)
-        return x, y
+        xs = tuple(self.nodes[i].value for i in node.inputs)
+        if (code := domain_problem(node.op, xs, node.constant)) is not None:
+            raise DomainError(code, name)
+        with np.errstate(all="ignore"):
+            node.value = float(self.layers[name].forward(*xs))
+        if not math.isfinite(node.value):
+            raise DomainError("overflow", name)
+        return xs
 
     def _backward_node(self, name):
         node = self.nodes[name]
-        dx, dy = self.layers[name].backward(node.grad)
-        for parent, d in zip(node.inputs, (dx, dy)):
+        with np.errstate(all="ignore"):
+            grads = tuple(float(d) for d in backward_as_tuple(node.op, self.layers[name].backward(node.grad)))
+        for parent, d in zip(node.inputs, grads):
             self.nodes[parent].grad += d  # += : a value used twice collects both paths
-        return dx, dy
+        return grads
 
     def forward(self):
         """Run every operation node in topological order; returns the output's value."""
@@ -202,15 +235,17 @@ class Graph:
         Runs fresh layers, leaving this graph's values, gradients and layer caches untouched.
         """
         known = {name: float(values.get(name, self.nodes[name].value)) for name in self.leaves}
-        for name in self.order:
-            node = self.nodes[name]
-            known[name] = LAYERS[node.op]().forward(*(known[i] for i in node.inputs))
-        return known[self.output]
+        with np.errstate(all="ignore"):
+            for name in self.order:
+                node = self.nodes[name]
+                known[name] = make_layer(node.op, node.constant).forward(*(known[i] for i in node.inputs))
+        return float(known[self.output])
 
     def states(self):
         """The state after every step k = 0 .. 2n (see the module docstring), by running the layers.
 
         Leaves the graph fully computed (values and gradients), as forward() then backward() would.
+        Raises DomainError where a node cannot take its inputs or a value overflows.
         """
         n = len(self.order)
         values = {name: self.nodes[name].value for name in self.leaves}
@@ -221,11 +256,14 @@ class Graph:
             values[name] = node.value
             step = Step(number, "forward", number, name, node.op, node.inputs, tuple(in_values), node.value)
             states.append(State(number, 2 * n, dict(values), step=step))
+        states += self._backward_states(values)
+        return states
 
+    def _backward_states(self, values):
+        n = len(self.order)
         self.zero_grad()
         self.nodes[self.output].grad = 1.0
-        grads = {self.output: 1.0}
-        edge_grads = {}
+        grads, edge_grads, states = {self.output: 1.0}, {}, []
         waiting = {name: len(used) for name, used in self.consumers.items()}  # paths not yet summed
         complete = {self.output}
         for number, name in enumerate(reversed(self.order), 1):
@@ -233,16 +271,24 @@ class Graph:
             upstream = node.grad
             in_grads = self._backward_node(name)
             for slot, (parent, d) in enumerate(zip(node.inputs, in_grads)):
+                if not math.isfinite(self.nodes[parent].grad):
+                    raise DomainError("overflow", name)
                 edge_grads[(name, slot)] = d
                 grads[parent] = self.nodes[parent].grad
                 waiting[parent] -= 1
                 if waiting[parent] == 0:
                     complete.add(parent)
             step = Step(n + number, "backward", number, name, node.op, node.inputs,
-                        tuple(self.nodes[i].value for i in node.inputs), node.value, upstream, tuple(in_grads))
+                        tuple(self.nodes[i].value for i in node.inputs), node.value, upstream, in_grads)
             states.append(State(n + number, 2 * n, dict(values), dict(grads), dict(edge_grads),
                                 frozenset(complete), step))
         return states
+
+
+def _constructor(graph, name):
+    node = graph.nodes[name]
+    cls = type(graph.layers[name]).__name__
+    return f"{cls}({url_number(node.constant)})" if node.constant is not None else f"{cls}()"
 
 
 def script(graph):
@@ -256,7 +302,7 @@ def script(graph):
     n, out = len(graph.order), graph.output
     lines = [(None, f"{name} = {url_number(graph.nodes[name].value)}") for name in graph.leaves]
     lines.append((None, ""))
-    lines += [(None, f"{graph.nodes[name].layer} = {type(graph.layers[name]).__name__}()") for name in graph.order]
+    lines += [(None, f"{graph.nodes[name].layer} = {_constructor(graph, name)}") for name in graph.order]
     lines += [(None, ""), (None, "# forward")]
     for k, name in enumerate(graph.order, 1):
         node = graph.nodes[name]
@@ -315,55 +361,13 @@ def gradient_check(graph, h=1e-4):
     for name in graph.leaves:
         grad = graph.nodes[name].grad
         tolerance = 1e-6 * max(1.0, abs(grad)) + 8 * np.finfo(np.float64).eps * out / h
+        difference = abs(grad - numerical[name])
         checks.append(LeafCheck(name, graph.nodes[name].value, grad, numerical[name],
-                                abs(grad - numerical[name]), tolerance))
+                                difference if math.isfinite(difference) else math.inf, tolerance))
     return checks
 
 
-# ----------------------------------------------------------------------------- presets
-
-@dataclass(frozen=True)
-class Preset:
-    """A named graph with default inputs: leaves ((name, default), ...) and ops ((name, op, inputs, layer), ...)."""
-
-    key: str
-    leaves: tuple
-    ops: tuple
-
-    @property
-    def defaults(self):
-        return dict(self.leaves)
-
-    def graph(self, values=None):
-        """A fresh Graph with the leaves set to ``values`` (name -> float; missing ones default)."""
-        values = {**self.defaults, **(values or {})}
-        nodes = [Node(name, value=float(values[name])) for name, _ in self.leaves]
-        nodes += [Node(name, op, tuple(inputs), layer=layer) for name, op, inputs, layer in self.ops]
-        return Graph(nodes)
-
-
-PRESETS = {
-    # The book's buy_apple.py (figure 5-16): price = apple * apple_num * tax.
-    "apples": Preset(
-        "apples",
-        (("apple", 100.0), ("apple_num", 2.0), ("tax", 1.1)),
-        (("apple_price", "mul", ("apple", "apple_num"), "mul_apple_layer"),
-         ("price", "mul", ("apple_price", "tax"), "mul_tax_layer")),
-    ),
-    # The book's buy_apple_orange.py (figure 5-17): (apple * apple_num + orange * orange_num) * tax.
-    "apples_oranges": Preset(
-        "apples_oranges",
-        (("apple", 100.0), ("apple_num", 2.0), ("orange", 150.0), ("orange_num", 3.0), ("tax", 1.1)),
-        (("apple_price", "mul", ("apple", "apple_num"), "mul_apple_layer"),
-         ("orange_price", "mul", ("orange", "orange_num"), "mul_orange_layer"),
-         ("all_price", "add", ("apple_price", "orange_price"), "add_apple_orange_layer"),
-         ("price", "mul", ("all_price", "tax"), "mul_tax_layer")),
-    ),
-}
-DEFAULT_PRESET = "apples_oranges"
-
-
-# ----------------------------------------------------------------------------- display and URL
+# ----------------------------------------------------------------------------- display
 
 def fmt(x, digits=10):
     """A number as the book prints it: 3.3 for 3.3000000000000003, 715 for 715.0000000000001; None -> "?"."""
@@ -386,105 +390,3 @@ def read_number(text):
     except (TypeError, ValueError):
         return None
     return x if math.isfinite(x) else None
-
-
-@dataclass(frozen=True)
-class ParamWarning:
-    """Why a URL parameter was ignored: ``code`` is a key of the page's text catalogue."""
-
-    code: str  # "unknown_preset", "bad_number", "other_preset", "bad_step"
-    key: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Setup:
-    """Everything the URL can carry: preset key, leaf values (name -> float), step k."""
-
-    preset: str
-    values: dict
-    step: int
-
-
-def _last(value):
-    return value[-1] if isinstance(value, (list, tuple)) else value
-
-
-def parse_params(params):
-    """(Setup, [ParamWarning]) from URL query parameters; anything unusable is ignored with a warning.
-
-    params: mapping of str -> str (or list of str, the last one counts). Keys: ``preset`` (a key of
-    PRESETS), one per leaf of that preset (``apple=120``), ``step`` (0 .. 2n). Other keys are not
-    ours and are left alone. A leaf of another preset, a non-finite number, or a step out of range
-    is ignored; the default is used instead.
-    """
-    warnings = []
-    preset_key = _last(params.get("preset", DEFAULT_PRESET))
-    if preset_key not in PRESETS:
-        warnings.append(ParamWarning("unknown_preset", "preset", str(preset_key)))
-        preset_key = DEFAULT_PRESET
-    preset = PRESETS[preset_key]
-    values = preset.defaults
-    all_leaves = {name for p in PRESETS.values() for name, _ in p.leaves}
-    for name in sorted(all_leaves):
-        if name not in params:
-            continue
-        raw = str(_last(params[name]))
-        if name not in values:
-            warnings.append(ParamWarning("other_preset", name, raw))
-        elif (x := read_number(raw)) is None:
-            warnings.append(ParamWarning("bad_number", name, raw))
-        else:
-            values[name] = x
-    step = 0
-    if "step" in params:
-        raw = str(_last(params["step"]))
-        n_steps = 2 * len(preset.ops)
-        if raw.strip().isdigit() and int(raw) <= n_steps:
-            step = int(raw)
-        else:
-            warnings.append(ParamWarning("bad_step", "step", raw))
-    if evaluate(preset, values)[0] is None:  # finite inputs whose price overflows (1e200 * 1e200)
-        changed = ",".join(f"{name}={url_number(x)}" for name, x in values.items() if x != preset.defaults[name])
-        warnings.append(ParamWarning("overflow", "", changed))
-        values = preset.defaults
-    return Setup(preset_key, values, step), warnings
-
-
-def evaluate(preset, values):
-    """(graph with every state computed, states) if every value and gradient is finite, else (None, None).
-
-    values: leaf name -> float or None (an emptied input).
-    """
-    if any(values.get(name) is None or not math.isfinite(values[name]) for name, _ in preset.leaves):
-        return None, None
-    graph = preset.graph(values)
-    states = graph.states()
-    last = states[-1]
-    if not all(math.isfinite(v) for v in (*last.values.values(), *last.grads.values())):
-        return None, None
-    return graph, states
-
-
-def query_for(preset_key, values, step):
-    """The URL parameters for this moment: preset, step, and only the leaves that differ from defaults."""
-    preset = PRESETS[preset_key]
-    query = {"preset": preset_key, "step": str(step)}
-    for name, default in preset.leaves:
-        if values[name] != default:
-            query[name] = url_number(values[name])
-    return query
-
-
-def play_tick(step, last, now, due, pace):
-    """Auto-advance: (step, next due time, still playing) at time ``now`` (seconds).
-
-    Advances one step once ``now`` reaches ``due`` (with 10% slack for timer jitter) and stops at
-    ``last``; reruns before ``due`` (another widget changed) leave the step alone.
-    """
-    if step >= last:
-        return last, due, False
-    if now < due - 0.1 * pace:
-        return step, due, True
-    step += 1
-    return step, now + pace, step < last

@@ -1,9 +1,11 @@
-"""Shopping graph: step forward and backward through the book's figures 5-16 and 5-17, one node at a time.
+"""Computational graphs: step forward and backward through the book's graphs, or one you type, one node at a time.
 
-State (session keys ``shop_*``): the preset, one number input per leaf, the step k (numbered as in
-``backprop.graph``: 0 = nothing computed, 1..n forward, n+1..2n backward), the last inputs that gave
-a finite graph, and the player (playing, pace, next due time). The URL mirrors preset, step and any
-input that differs from its default, so a lecturer can bookmark a moment: ``?preset=apples_oranges&step=7``.
+State (session keys ``shop_*``): the preset (the book's shopping graphs of figures 5-16 and 5-17, Sigmoid,
+Softmax-with-Loss, or ``expression``), the typed expression and the last one that parsed, one number input
+per leaf, the step k (numbered as in ``backprop.graph``: 0 = nothing computed, 1..n forward, n+1..2n
+backward), the last inputs that gave a finite graph, and the player (playing, pace, next due time). The URL
+mirrors preset, step, expression and any input that differs from its default, so a lecturer can bookmark a
+moment: ``?preset=apples_oranges&step=7`` or ``?preset=expression&expr=(x+y)*z&x=2&y=3&z=4&step=3``.
 """
 import inspect
 import time
@@ -11,27 +13,38 @@ import time
 import streamlit as st
 
 from backprop import graph as G
+from backprop import presets as P
+from backprop.expr import ExpressionError
 from backprop.figures.graph import graph_figure
-from backprop.layers import AddLayer, MulLayer
+from backprop.nodes import OPS
 from pages import chrome
+from pages import graph_tex as tex
 
 T = chrome.text("shopping")
 ss = st.session_state
 big = chrome.presenting()
 
-ALL_LEAVES = dict(kv for preset in G.PRESETS.values() for kv in preset.leaves)  # name -> default
+BOOK_LEAVES = dict(kv for preset in P.PRESETS.values() for kv in preset.leaves)  # name -> default
 INPUT_STEP = {"apple": 10.0, "orange": 10.0, "apple_num": 1.0, "orange_num": 1.0, "tax": 0.01}
-URL_KEYS = ("preset", "step", *ALL_LEAVES)
+CHROME_KEYS = ("present", "lang")  # the chrome's; every other query parameter is this page's
 PACES = (0.5, 1.0, 2.0, 4.0)
-LAYER_CLASSES = {"mul": MulLayer, "add": AddLayer}
+CHOICES = (*P.PRESETS, P.EXPRESSION)
+SHOPPING = ("apples", "apples_oranges")
+
+
+def _value_key(preset_key, name):
+    """Session key of a leaf's number box: the book's leaves by name, a typed variable apart from them."""
+    return f"shop_e_{name}" if preset_key == P.EXPRESSION else f"shop_v_{name}"
 
 
 def _apply_url(params):
     """Go to the moment a URL describes (bad parts ignored, with warnings shown until the next action)."""
-    setup, warnings = G.parse_params(params)
+    setup, warnings = P.parse_params(params)
     ss.shop_preset = setup.preset
+    ss.shop_expr = ss.shop_expr_text = setup.expression
+    ss.shop_expr_error = None
     for name, x in setup.values.items():
-        ss[f"shop_v_{name}"] = x
+        ss[_value_key(setup.preset, name)] = x
     ss.shop_good[setup.preset] = dict(setup.values)
     ss.shop_step = setup.step
     ss.shop_warnings = warnings
@@ -39,19 +52,28 @@ def _apply_url(params):
 
 
 def _url_params():
-    return {key: st.query_params[key] for key in URL_KEYS if key in st.query_params}
+    return {key: st.query_params[key] for key in st.query_params if key not in CHROME_KEYS}
 
 
 if "shop_step" not in ss:  # first visit in this session
-    for _name, _default in ALL_LEAVES.items():
+    for _name, _default in BOOK_LEAVES.items():
         ss[f"shop_v_{_name}"] = _default
-    ss.shop_good = {key: p.defaults for key, p in G.PRESETS.items()}
+    ss.shop_good = {key: p.defaults for key, p in P.PRESETS.items()}
     ss.shop_pace, ss.shop_due, ss.shop_url = 2.0, 0.0, {}
     _apply_url(_url_params())
 elif (_params := _url_params()) and _params != ss.shop_url:
     # Every step is a browser history entry: Back/Forward (or an edited URL) go where it points.
     # No parameters at all means we came from another page, which clears the URL: carry on.
     _apply_url(_params)
+
+
+def current_preset():
+    """The preset chosen; a typed expression is the last one that parsed, its leaves defaulting to its boxes."""
+    if ss.shop_preset != P.EXPRESSION:
+        return P.PRESETS[ss.shop_preset]
+    known = {name: ss[key] for name in ss.shop_good.get(P.EXPRESSION, {})
+             if (key := f"shop_e_{name}") in ss and ss[key] is not None}
+    return P.from_expression(ss.shop_expr, {**ss.shop_good.get(P.EXPRESSION, {}), **known})
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -67,11 +89,42 @@ def _preset_changed():
     ss.shop_playing = False
 
 
+def _expr_changed():
+    """A new expression: drawn if it parses (from step 0), else the message and the last good graph."""
+    _quiet()
+    text = ss.shop_expr_text or ""
+    try:
+        preset = P.from_expression(text)
+    except ExpressionError as e:
+        ss.shop_expr_error = (e.code, e.pos, e.value, text)
+        return
+    previous = ss.shop_good.get(P.EXPRESSION, {})
+    values = {}  # a variable kept keeps its number; a new one starts at its default
+    for name, default in preset.leaves:
+        kept = ss.get(f"shop_e_{name}")
+        values[name] = kept if kept is not None else previous.get(name, default)
+    if (problem := P.evaluate(preset, values)[2]) is not None:  # log(x) at x = -1: named, the old graph stays
+        shown = ", ".join(f"{name} = {G.fmt(x)}" for name, x in values.items())
+        ss.shop_expr_error = (problem.code, problem.pos or 0, shown, text)
+        return
+    ss.shop_expr_error = None
+    ss.shop_expr = text
+    for name, x in values.items():
+        ss[f"shop_e_{name}"] = x
+    ss.shop_good[P.EXPRESSION] = values
+    ss.shop_step = 0
+    ss.shop_playing = False
+
+
+def _last_step():
+    return current_preset().n_steps
+
+
 def _move(where):
     """Reset / Back / Next / End: ``where`` is a function of (step, last). Pauses the player."""
     _quiet()
     ss.shop_playing = False
-    last = 2 * len(G.PRESETS[ss.shop_preset].ops)
+    last = _last_step()
     ss.shop_step = max(0, min(last, where(ss.shop_step, last)))
 
 
@@ -93,13 +146,14 @@ def _end():
 
 def _book_values():
     _quiet()
-    for name, default in G.PRESETS[ss.shop_preset].leaves:
-        ss[f"shop_v_{name}"] = default
+    for name, default in current_preset().leaves:
+        ss[_value_key(ss.shop_preset, name)] = P.DEFAULT_VALUES.get(name, 1.0) if ss.shop_preset == P.EXPRESSION \
+            else default
 
 
 def _play_pause():
     _quiet()
-    last = 2 * len(G.PRESETS[ss.shop_preset].ops)
+    last = _last_step()
     if ss.shop_playing:
         ss.shop_playing = False
         return
@@ -115,23 +169,6 @@ def _pace_changed():
 
 # ----------------------------------------------------------------------------- text helpers
 
-def _tex_name(name):
-    return r"\text{" + name.replace("_", r"\_") + "}"
-
-
-def _tex_num(x):
-    """A number for LaTeX: book rounding, 10^k for exponents, negatives in parentheses."""
-    s = G.fmt(x)
-    if "e" in s:
-        mantissa, exponent = s.split("e")
-        s = rf"{mantissa} \times 10^{{{int(exponent)}}}"
-    return f"({s})" if x < 0 else s
-
-
-def _d(out, name):
-    return rf"\frac{{\partial\,{_tex_name(out)}}}{{\partial\,{_tex_name(name)}}}"
-
-
 def _hover_num(x, digits=10):
     """Book-rounded number whose exact float shows on hover (HTML for markdown tables)."""
     return f'<span title="{x!r}">{G.fmt(x, digits)}</span>'
@@ -142,29 +179,6 @@ def phase_text(state, n):
         return T["phase_start"]
     key = "phase_forward" if state.phase == "forward" else "phase_backward"
     return T[key].format(number=state.step.number, n=n)
-
-
-def formula(graph, state):
-    """LaTeX of what the current step computed, with its numbers."""
-    step, out = state.step, graph.output
-    a, b = step.inputs
-    op = r" \times " if step.op == "mul" else " + "
-    if step.direction == "forward":
-        va, vb = step.in_values
-        return (rf"{_tex_name(step.node)} = {_tex_name(a)}{op}{_tex_name(b)}"
-                rf" = {_tex_num(va)}{op}{_tex_num(vb)} = {_tex_num(step.out_value)}")
-    lines = []
-    if step.node == out:
-        lines.append(rf"{_d(out, out)} &= 1")
-    for slot, (name, grad) in enumerate(zip(step.inputs, step.in_grads)):
-        if step.op == "mul":  # upstream times the other input
-            local, local_num = _tex_name(step.inputs[1 - slot]), _tex_num(step.in_values[1 - slot])
-        else:  # upstream passes through
-            local, local_num = "1", "1"
-        upstream = "1" if step.node == out else _d(out, step.node)
-        lines.append(rf"{_d(out, name)} &= {upstream} \times {local}")
-        lines.append(rf"&= {_tex_num(step.upstream)} \times {local_num} = \mathbf{{{_tex_num(grad)}}}")
-    return r"\begin{aligned}" + r" \\[2pt] ".join(lines) + r"\end{aligned}"
 
 
 def gradient_table(graph, state):
@@ -184,14 +198,14 @@ def gradient_table(graph, state):
     return "\n".join(rows)
 
 
-def code_panel(graph, state):
-    """The book's script with the line this step ran marked, and the layer method it called."""
+def code_panel(graph, state, preset):
+    """The graph as the book's script with the line this step ran marked, and the layer method it called."""
     marker = T["code_marker"].format(k=state.k)
     script = "\n".join(f"{line}  # {marker}" if k and k == state.k else line for k, line in G.script(graph))
     step = state.step
     node = graph.nodes[step.node if step else graph.order[0]]  # at step 0: what step 1 will call
     direction = step.direction if step else "forward"
-    cls = LAYER_CLASSES[node.op]
+    cls = OPS[node.op].layer
     source = f"class {cls.__name__}:\n" + inspect.getsource(getattr(cls, direction))
     if step and direction == "backward" and node.op == "mul":
         x, y = step.in_values
@@ -204,9 +218,10 @@ def code_panel(graph, state):
 
     badge = T["code_backward_badge"] if direction == "backward" else T["code_forward_badge"]
     st.markdown(f"{badge} **`{node.layer}.{direction}`** · `{cls.__name__}.{direction}`")
-    st.caption(T["code_method_caption"] if step else T["code_start"])
+    module = "backprop/layers.py" if cls.__module__.endswith("layers") else "backprop/nodes.py"
+    st.caption(T["code_method_caption"].format(module=module) if step else T["code_start"])
     st.code(source, language="python")
-    st.caption(T["code_script_caption"])
+    st.caption(T["code_script_caption"] if preset.key in SHOPPING else T["code_script_caption_other"])
     st.code(script, language="python")
 
 
@@ -222,20 +237,36 @@ def check_table(graph, state):
             backprop, difference = T["check_pending"], ""
         numerical = _hover_num(c.numerical, 8)
         rows.append(f"| `{c.name}` | {_hover_num(c.value)} | {numerical} | {backprop} | {difference} |")
-    st.markdown(T["check_intro"].format(h="10⁻⁴"))
+    st.markdown(T["check_intro"].format(h="10⁻⁴", out=graph.output))
     st.markdown("\n".join(rows), unsafe_allow_html=True)
     st.page_link("pages/gradient_check.py", label=T["check_link"], icon=":material/rule:")
 
 
-def sync_url(preset_key, values, step):
-    """Write our own keys only (``present`` and ``lang`` belong to the chrome)."""
-    want = ss.shop_url = G.query_for(preset_key, values, step)
-    for key in URL_KEYS:
-        if key in want:
-            if st.query_params.get(key) != want[key]:
-                st.query_params[key] = want[key]
-        elif key in st.query_params:
+def closed_form_table(preset, graph):
+    """At the end of Sigmoid / Softmax-with-Loss: the elementary graph's gradients beside the simplified layer's."""
+    rows = P.closed_form(preset.key, graph)
+    if not rows:
+        return
+    st.markdown(T[f"closed_{preset.key}"])
+    table = [f"| {T['col_input']} | {T['col_graph']} | {T[f'col_closed_{preset.key}']} | {T['col_difference']} |",
+             "|---|--:|--:|--:|"]
+    for name, through_graph, layer in rows:
+        ok = ":green[:material/check_circle:]" if abs(through_graph - layer) <= 1e-12 else ":red[:material/cancel:]"
+        table.append(f"| `{name}` | {_hover_num(through_graph)} | {_hover_num(layer)} | "
+                     f"{abs(through_graph - layer):.1e} {ok} |")
+    st.markdown("\n".join(table), unsafe_allow_html=True)
+
+
+def sync_url(preset, values, step):
+    """Write our own keys only (``present`` and ``lang`` belong to the chrome); drop the ones we wrote before."""
+    old, want = ss.shop_url, P.query_for(preset, values, step)
+    ss.shop_url = want
+    for key in set(old) | set(BOOK_LEAVES) | {"expr"}:
+        if key not in want and key in st.query_params:
             del st.query_params[key]
+    for key, value in want.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
 
 
 # ----------------------------------------------------------------------------- the page
@@ -246,39 +277,72 @@ def pace_control():
                  label_visibility="visible" if big else "collapsed", help=T["pace_help"])
 
 
+def problem_text(problem, preset):
+    """The catalogue's words for a Problem from ``P.evaluate``."""
+    if problem.code == "empty_input":
+        return T["invalid_empty"].format(label=_label(preset, problem.node))
+    where = T["problem_at"].format(pos=problem.pos + 1) if problem.pos is not None else f"`{problem.node}`"
+    return T[f"invalid_{problem.code}"].format(where=where)
+
+
 def read_inputs(preset):
     """Check the number inputs; returns (the values drawn, the problem or None).
 
-    Invalid input (an emptied box, or values whose price overflows) keeps the last good values.
+    Invalid input (an emptied box, values whose price overflows, log of a negative number, a division by
+    zero) keeps the last good values.
     """
-    entered = {name: ss.get(f"shop_v_{name}") for name, _ in preset.leaves}
-    if (empty := [name for name, x in entered.items() if x is None]):
-        return ss.shop_good[preset.key], T["invalid_empty"].format(label=T["inputs"][empty[0]])
-    if G.evaluate(preset, entered)[0] is None:
-        return ss.shop_good[preset.key], T["invalid_overflow"]
+    entered = {name: ss.get(_value_key(preset.key, name)) for name, _ in preset.leaves}
+    good = ss.shop_good.get(preset.key, preset.defaults)
+    if (problem := P.evaluate(preset, entered)[2]) is not None:
+        return {**preset.defaults, **{k: v for k, v in good.items() if k in preset.defaults}}, problem_text(problem, preset)
     ss.shop_good[preset.key] = {name: float(x) for name, x in entered.items()}
     return ss.shop_good[preset.key], None
 
 
+def _label(preset, name):
+    return T["inputs"].get(name, name) if preset.key != P.EXPRESSION else name
+
+
+def expression_box():
+    """The text box of a typed expression, and the parser's message pointing at the position."""
+    st.text_input(T["expr_label"], key="shop_expr_text", on_change=_expr_changed, help=T["expr_help"],
+                  placeholder=P.DEFAULT_EXPRESSION)
+    st.caption(T["expr_examples"])
+    if ss.shop_expr_error:
+        code, pos, value, text = ss.shop_expr_error
+        st.error(T["expr_error"].format(problem=T[f"expr_{code}"].format(value=value, limit=value), pos=pos + 1,
+                                        shown=ss.shop_expr), icon=":material/error:")
+        if code != "too_long":
+            st.code(f"{text}\n{' ' * pos}^", language=None)
+
+
 def inputs_panel(preset, values, problem):
-    """Preset, one number input per leaf (and the pace on a projector); the problem, if any."""
+    """Preset, the expression, one number input per leaf (and the pace on a projector); the problem, if any."""
     if big:
         summary = ", ".join(f"{name} = {G.fmt(values[name])}" for name, _ in preset.leaves)
         box = st.expander(T["setup_expander"].format(summary=summary), icon=":material/tune:",
-                          expanded=problem is not None)
+                          expanded=problem is not None or ss.shop_expr_error is not None)
     else:
         box = st.container(border=True)
     with box:
-        st.segmented_control(T["preset_label"], list(G.PRESETS), key="shop_preset", required=True,
+        st.segmented_control(T["preset_label"], CHOICES, key="shop_preset", required=True,
                              format_func=lambda key: T["presets"][key], on_change=_preset_changed,
                              persist_state="session", label_visibility="collapsed")
+        if preset.key == P.EXPRESSION:
+            expression_box()
         with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
             for name, _ in preset.leaves:
-                st.number_input(T["inputs"][name], value=None, step=INPUT_STEP[name], format="%.10g", width=140,
-                                key=f"shop_v_{name}", help=T["inputs_help"][name], on_change=_quiet,
+                key = _value_key(preset.key, name)
+                if ss.get(key) is None and key not in ss:
+                    ss[key] = values[name]
+                st.number_input(_label(preset, name), value=None, step=INPUT_STEP.get(name, 0.1), format="%.10g",
+                                width=140, key=key, help=T["inputs_help"].get(name), on_change=_quiet,
                                 persist_state="session")
-            st.button(T["book_values"], icon=":material/restart_alt:", on_click=_book_values, type="tertiary",
-                      key="shop_book", help=T["book_values_help"], disabled=values == preset.defaults and not problem)
+            defaults = preset.defaults if preset.key != P.EXPRESSION else \
+                {name: P.DEFAULT_VALUES.get(name, 1.0) for name, _ in preset.leaves}
+            st.button(T["book_values"] if preset.key != P.EXPRESSION else T["default_values"],
+                      icon=":material/restart_alt:", on_click=_book_values, type="tertiary",
+                      key="shop_book", help=T["book_values_help"], disabled=values == defaults and not problem)
             if big:
                 pace_control()
         if problem:
@@ -307,7 +371,7 @@ def controls(state, where):
             st.markdown(f"#### {where}", width="content")
 
 
-def explanation(graph, state):
+def explanation(preset, graph, state):
     explain, table = st.columns([1.5, 1], gap="large")
     with explain:
         st.subheader(T["explain_heading"])
@@ -318,15 +382,29 @@ def explanation(graph, state):
             if step.direction == "backward" and step.node == graph.output:
                 st.markdown(T["explain_first_backward"].format(out=graph.output))
             st.markdown(T[f"explain_{step.rule}"].format(layer=graph.nodes[step.node].layer))
-            st.latex(formula(graph, state))
+            st.latex(tex.formula(graph, state))
             if state.k == state.total:
-                st.markdown(T["explain_done"])
+                st.markdown(T["explain_done"] if preset.key in SHOPPING else T["explain_done_other"])
+                closed_form_table(preset, graph)
     with table:
         st.subheader(T["table_heading"])
         if state.grads:
             st.markdown(gradient_table(graph, state), unsafe_allow_html=True)
         else:
             st.caption(T["table_empty"])
+
+
+def warnings_box():
+    default = T["presets"][P.DEFAULT_PRESET]
+    problems = []
+    for w in ss.shop_warnings:
+        if w.code == "bad_expression":
+            reason = T[f"expr_{w.reason}"].format(value=w.value[:40], limit=w.value[:40])
+            problems.append(T["warn_bad_expression"].format(reason=reason, pos=(w.pos or 0) + 1,
+                                                            default=P.DEFAULT_EXPRESSION))
+        else:
+            problems.append(T[f"warn_{w.code}"].format(key=w.key, value=w.value, default=default))
+    st.warning(T["url_warning"].format(problems="; ".join(problems)), icon=":material/link_off:")
 
 
 if not big:  # on a projector the navigation bar names the page and the step is the headline
@@ -343,24 +421,21 @@ def stepper():
     if (ss.shop_playing, ss.shop_pace) != timer:
         st.rerun()  # Play, Pause or a new pace: only a full run sets the timer up again
     if ss.shop_warnings:
-        default = T["presets"][G.DEFAULT_PRESET]
-        problems = "; ".join(T[f"warn_{w.code}"].format(key=w.key, value=w.value, default=default)
-                             for w in ss.shop_warnings)
-        st.warning(T["url_warning"].format(problems=problems), icon=":material/link_off:")
+        warnings_box()
 
-    preset = G.PRESETS[ss.shop_preset]
+    preset = current_preset()
     values, problem = read_inputs(preset)
-    graph, states = G.evaluate(preset, values)
+    graph, states, _ = P.evaluate(preset, values)
     last = len(states) - 1
     if ss.shop_playing:
-        ss.shop_step, ss.shop_due, still = G.play_tick(ss.shop_step, last, time.monotonic(), ss.shop_due,
+        ss.shop_step, ss.shop_due, still = P.play_tick(ss.shop_step, last, time.monotonic(), ss.shop_due,
                                                        ss.shop_pace)
         if not still:
             ss.shop_playing = False
             st.rerun()
     k = ss.shop_step = min(ss.shop_step, last)
     state = states[k]
-    sync_url(preset.key, values, k)
+    sync_url(preset, values, k)
 
     where = phase_text(state, len(graph.order))
     plain_where = where
@@ -373,23 +448,25 @@ def stepper():
     if big:
         st.markdown(f"## {where}")
     controls(state, where)
-    fig = graph_figure(graph, state, labels=dict(T["labels"]), legend=(T["legend_value"], T["legend_grad"]),
-                       big=big, height=400)
-    alt = T["alt"].format(where=plain_where, price=G.fmt(state.values.get(graph.output)))
+    labels = dict(T["labels"]) if preset.key in SHOPPING else {}
+    positions = {name: (c, r) for name, c, r in preset.positions} or None
+    fig = graph_figure(graph, state, labels=labels, legend=(T["legend_value"], T["legend_grad"]),
+                       big=big, height=400 if preset.key in SHOPPING else None, positions=positions)
+    alt = T["alt"].format(where=plain_where, out=graph.output, value=G.fmt(state.values.get(graph.output)))
     st.plotly_chart(fig, theme=None, key="shop_fig", alt=alt, config={"displayModeBar": False, "scrollZoom": False})
 
     if not big:
         inputs_panel(preset, values, problem)
-    explanation(graph, state)
+    explanation(preset, graph, state)
     if big:
         inputs_panel(preset, values, problem)
         with st.expander(T["code_heading"], icon=":material/code:"):
-            code_panel(graph, state)
+            code_panel(graph, state, preset)
         with st.expander(T["check_heading"], icon=":material/calculate:"):
             check_table(graph, state)
     else:
         st.subheader(T["code_heading"])
-        code_panel(graph, state)
+        code_panel(graph, state, preset)
         st.subheader(T["check_heading"])
         check_table(graph, state)
 

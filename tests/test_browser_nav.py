@@ -63,7 +63,7 @@ def test_a_bookmarked_page_opens_first_on_a_fresh_server(page):
         page.goto(url + "/shopping?preset=apples_oranges&step=7")
         expect(page.get_by_text("Backward 3 of 4")).to_be_visible()
         nav = page.get_by_test_id("stSidebarNav")
-        expect(nav.get_by_role("link")).to_have_count(4)
+        expect(nav.get_by_role("link")).to_have_count(5)
         expect(nav).not_to_contain_text("chrome")
         expect(page).to_have_url(url + "/shopping?preset=apples_oranges&step=7")
 

@@ -14,6 +14,7 @@ LABELS = ("() => [...document.querySelectorAll('[data-testid=\"stElementContaine
 
 
 def open_shopping(page, app_url, query):
+    page.set_default_timeout(60_000)  # a first visit loads Plotly's bundle: slow on a machine shared with others
     page.goto(f"{app_url}/shopping?{query}")
     page.wait_for_selector(DRAWING)
     wait_for_app(page)

@@ -1,6 +1,7 @@
 """The shopping page under AppTest: stepping, Back, the URL, inputs, Play and presentation mode."""
 import json
 import re
+import time
 
 from streamlit.testing.v1 import AppTest
 
@@ -126,6 +127,7 @@ def test_inputs_recompute_and_invalid_input_keeps_the_last_graph():
 def test_play_advances_on_each_tick_and_stops_at_the_end():
     at = click(shopping(step="6"), "shop_play")
     assert at.session_state.shop_playing and at.button(key="shop_play").label == "Pause"
+    at.session_state.shop_due = time.monotonic() + 60  # however slow the machine: the pace has not passed
     at.run()  # a rerun before the pace has passed does not step
     assert at.session_state.shop_step == 6
     for expected in (7, 8):
@@ -194,3 +196,65 @@ def test_book_values_restore_the_inputs():
     click(at, "shop_book")
     assert [n.value for n in at.number_input] == [100, 2, 150, 3, 1.1]
     assert at.button(key="shop_book").disabled and "tax" not in at.query_params
+
+
+def test_a_typed_expression_steps_to_the_end_and_shows_its_gradients():
+    at = shopping()
+    at.segmented_control(key="shop_preset").set_value("expression").run()
+    at.text_input(key="shop_expr_text").input("x*x + 2*x*y").run()
+    assert not at.error
+    assert [n.label for n in at.number_input] == ["x", "y"]  # each box labelled with its variable
+    at.number_input(key="shop_e_y").set_value(5.0).run()
+    click(at, "shop_end")
+    assert "done" in where(at)
+    rows = gradient_rows(at)
+    assert rows["x"] == ("2", "14") and rows["y"] == ("5", "4") and rows["f"] == ("24", "1")  # 2x + 2y, 2x
+    assert "Σ 14" in [a.get("text") for a in figure(at)["layout"]["annotations"]]  # x's three paths summed
+    assert dict(at.query_params) == {"preset": "expression", "step": "8", "expr": "x*x + 2*x*y", "x": "2", "y": "5"}
+    checks = next(m.value for m in at.markdown if m.value.startswith("| input |"))
+    assert checks.count("check_circle") == 2
+    assert any("class MulLayer:" in c.value for c in at.code)
+
+
+def test_a_bad_expression_shows_where_and_keeps_the_last_graph():
+    at = shopping(preset="expression", expr="(x + y) * z", step="4")
+    assert gradient_rows(at)["z"] == ("4", "5")
+    for text, words in [("x + os.system", "`os.system` is not allowed"), ("__import__('os')", "`__import__(…)`"),
+                        ("x ** y", "exponent `y` must be a number"), ("log(x - 5)", "`log` here gets")]:
+        at.text_input(key="shop_expr_text").input(text).run()
+        assert not at.exception
+        message = at.error[0].value
+        assert words in message and "(x + y) * z" in message, message
+        assert gradient_rows(at)["z"] == ("4", "5")  # the last good graph stays
+        assert at.query_params["expr"] == "(x + y) * z"
+    assert "position 1" in at.error[0].value and at.code[0].value == "log(x - 5)\n^"
+    at.text_input(key="shop_expr_text").input("x" * 10_001).run()
+    assert "longer than 10000 characters" in at.error[0].value
+
+
+def test_a_bad_expression_in_the_link_is_named():
+    at = shopping(preset="expression", expr="x.__class__", step="2")
+    warning = at.warning[0].value
+    assert "`expr`" in warning and "position 1" in warning and "x.__class__" in warning
+    assert at.query_params["expr"] == "(x + y) * z" and where(at).startswith("#### Forward 2 of 2")
+
+
+def test_the_sigmoid_graph_ends_at_y_times_one_minus_y():
+    at = shopping(preset="sigmoid", step="5")
+    assert where(at).startswith("#### Backward 1 of 4 · `recip_y_layer`")
+    assert r"-\frac{1}{\text{c}^2}" in at.latex[0].value
+    click(at, "shop_end")
+    tables = [m.value for m in at.markdown if m.value.startswith("| input | through the graph")]
+    assert "y(1 − y)" in tables[0] and "0.1966119332" in tables[0] and "check_circle" in tables[0]
+    assert [n.label for n in at.number_input] == ["x"]
+    assert "ReciprocalLayer" in at.code[1].value or "ScaleLayer" in at.code[1].value
+
+
+def test_softmax_with_loss_is_offered_and_ends_at_y_minus_t():
+    at = shopping()
+    assert "Softmax-with-Loss" in at.segmented_control(key="shop_preset").options
+    at.segmented_control(key="shop_preset").set_value("softmax_loss").run()
+    click(at, "shop_end")
+    table = next(m.value for m in at.markdown if m.value.startswith("| input | through the graph"))
+    assert "y − t" in table and table.count("check_circle") == 3
+    assert at.query_params["preset"] == "softmax_loss" and at.query_params["step"] == "32"

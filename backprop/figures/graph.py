@@ -1,34 +1,38 @@
-"""The computational graph drawn as in the book's figures 5-16 and 5-17, at one step of its schedule.
+"""A computational graph drawn as in the book's figures 5-16 to 5-30, at one step of its schedule.
 
-Left to right: leaf names, then circles (× and +) in topological columns, then the output's name.
-Every edge carries its forward value above (blue) and its gradient below (red); "?" until that
-step has computed it. The node the step ran is filled in the highlight colour, and the edges it
-touched are drawn thicker in the colour of its direction. Numbers are rounded like the book's
-(3.3, not 3.3000000000000003); hovering a number shows its exact float.
+Left to right: leaf names, then circles (×, +, exp, /, ...) in topological columns, then the
+output's name. Every edge carries its forward value above (blue) and its gradient below (red);
+"?" until that step has computed it. The node the step ran is filled in the highlight colour, and
+the edges it touched are drawn thicker in the colour of its direction. Numbers are rounded like
+the book's (3.3, not 3.3000000000000003); hovering a number shows its exact float.
+
+``graph_figure`` reads as its steps: place the nodes (``layout``), find what the step touched,
+then draw the edges with their numbers, the leaf and output names, the circles and the legend.
 """
 import functools
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from ..graph import SYMBOLS, fmt
+from ..graph import fmt
 from .style import ACTIVE, BACKWARD, FORWARD, MUTED, base_layout
 
 INK = "#24292f"
+GAP = 1.0  # least vertical distance between two nodes of one column
 
 
-def layout(graph):
-    """name -> (x, y) for every node, plus ``"__out__"`` for the output's label at the far right.
-
-    x: an operation node's column is 1 + the largest column of its inputs; a leaf sits one column
-    left of its first consumer. y: leaves in the order a depth-first walk from the output meets
-    them (rows 0, 1, ...); an operation node halfway between its inputs. y grows downwards.
-    """
+def _columns(graph):
+    """name -> column: an operation node 1 + its inputs' largest column; a leaf just left of its first consumer."""
     col = {}
     for name in graph.order:
         col[name] = 1 + max(col.get(i, 0) for i in graph.nodes[name].inputs)
     for name in graph.leaves:
         col[name] = min(col[consumer] for consumer, _ in graph.consumers[name]) - 1
+    return col
 
+
+def _leaf_rows(graph):
+    """Leaves in the order a depth-first walk from the output meets them: rows 0, 1, ..."""
     rows, seen = [], set()
 
     def walk(name):
@@ -41,56 +45,107 @@ def layout(graph):
             rows.append(name)
 
     walk(graph.output)
-    y = {name: float(i) for i, name in enumerate(rows)}
-    for name in graph.order:
-        y[name] = sum(y[i] for i in graph.nodes[name].inputs) / 2
-    pos = {name: (float(col[name]), y[name]) for name in graph.nodes}
-    pos["__out__"] = (col[graph.output] + 1.0, y[graph.output])
+    return {name: float(i) for i, name in enumerate(rows)}
+
+
+def _spread(wanted, blocked):
+    """{name: y} as near the wanted ys as possible, in their order, GAP apart, off the ``blocked`` ys."""
+    placed, last = {}, None
+    for name, y in sorted(wanted.items(), key=lambda item: item[1]):
+        low = y if last is None else max(y, last + GAP)
+        candidates = [low + d / 2 for d in range(0, 12)]
+        y = next((c for c in candidates if all(abs(c - b) > GAP / 2 for b in blocked)), low)
+        placed[name] = last = y
+    return placed
+
+
+def layout(graph, positions=None):
+    """name -> (x, y) for every node, plus ``"__out__"`` for the output's label at the far right.
+
+    positions: name -> (column, row) to use instead (a preset drawn as the book draws it).
+    Otherwise x is the column (``_columns``) and y starts from the leaves' rows; column by column,
+    left to right, an operation node sits halfway between its inputs, nodes of one column are kept
+    GAP apart, and off the rows of longer edges passing through the column. y grows downwards.
+    """
+    if positions:
+        pos = {name: (float(c), float(r)) for name, (c, r) in positions.items()}
+    else:
+        col, y = _columns(graph), _leaf_rows(graph)
+        for c in sorted(set(col.values())):
+            here = [name for name in graph.nodes if col[name] == c]
+            wanted = {name: y[name] if graph.nodes[name].op == "input"
+                      else sum(y[i] for i in graph.nodes[name].inputs) / len(graph.nodes[name].inputs)
+                      for name in here}
+            passing = [y[src] for dst in graph.order for src in graph.nodes[dst].inputs
+                       if col[src] < c < col[dst]]  # a long edge's row where it leaves its source
+            y.update(_spread(wanted, passing))
+        top = min(y.values())
+        pos = {name: (float(col[name]), y[name] - top) for name in graph.nodes}
+    x_out, y_out = pos[graph.output]
+    pos["__out__"] = (x_out + 1.0, y_out)
     return pos
 
 
-def _number(value, *, exact_label):
+@dataclass(frozen=True)
+class _Look:
+    """Sizes in px (circle radius, numbers on the edges) and significant digits shown."""
+
+    radius: int
+    size: int
+    digits: int = 6
+
+    @classmethod
+    def of(cls, big, columns):
+        """Wide graphs (more than 7 columns, as Softmax-with-Loss) get smaller type and 4 digits."""
+        radius, size = (30, 22) if big else (24, 15)
+        if columns > 7:
+            return cls(radius - 4, size - 4, 4)
+        return cls(radius, size)
+
+
+def _number(value, *, exact_label, digits=6):
     """(shown text, hover text) for a value that may be unknown (None)."""
     if value is None:
         return "?", None
-    return fmt(value, 6), f"{exact_label} = {value!r}"
+    return fmt(value, digits), f"{exact_label} = {value!r}"
 
 
-def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=None):
-    """A Plotly figure of ``graph`` as it stands in ``state`` (a ``State`` from ``graph.states()``).
-
-    labels: name -> display text for the leaves and the output (default: the names themselves).
-    legend: (word for values, word for gradients), shown top right in their colours; None: no legend.
-    big: presentation mode (larger type, circles and arrows).
-    """
-    labels = labels or {}
-    pos = layout(graph)
+def _touched(graph, state):
+    """The edges (consumer, slot) or (output, "out") the current step used."""
     step = state.step
-    radius = 30 if big else 24  # circle radius in px: arrows stop at the rim
-    size = 22 if big else 15  # numbers on the edges
-    out = graph.output
-    annotations = []
+    if not step:
+        return set()
+    touched = {(step.node, slot) for slot in range(len(step.inputs))}
+    if step.direction == "forward" or step.node == graph.output:
+        touched.add((step.node, "out"))
+    return touched
 
-    touched = set()  # edges (consumer, slot) or (out, "out") that the current step used
-    if step:
-        touched = {(step.node, 0), (step.node, 1)}
-        if step.direction == "forward" or step.node == out:
-            touched.add((step.node, "out"))
+
+def _edges(graph):
+    """(source, destination, slot) for every input of every node, then the output's edge."""
+    edges = [(src, c, slot) for c in graph.order for slot, src in enumerate(graph.nodes[c].inputs)]
+    return edges + [(graph.output, "__out__", "out")]
+
+
+def _edge_annotations(graph, state, pos, look, big):
+    """An arrow per edge, its value above and its gradient below; what this step computed in bold."""
+    out, hot_keys = graph.output, _touched(graph, state)
     hot = FORWARD if state.phase == "forward" else BACKWARD
-
-    edges = [(graph.nodes[c].inputs[slot], c, slot) for c in graph.order for slot in (0, 1)]
-    edges.append((out, "__out__", "out"))
-    for src, dst, slot in edges:
-        x0, y0 = pos[src]
-        x1, y1 = pos[dst]
+    annotations = []
+    # where a value feeds several nodes, it is written on its most level edge only
+    value_edge = {src: min(used, key=lambda e: abs(pos[e[0]][1] - pos[src][1])) for src, used in graph.consumers.items()
+                  if used}
+    drawn = []
+    for src, dst, slot in _edges(graph):
+        (x0, y0), (x1, y1) = pos[src], pos[dst]
         key = (out, "out") if slot == "out" else (dst, slot)
-        is_hot = key in touched
+        is_hot = key in hot_keys
         leaf = graph.nodes[src].op == "input"
         annotations.append(dict(
             x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", text="",
             showarrow=True, arrowhead=2, arrowsize=1.1 if big else 1, arrowwidth=(4 if big else 3) if is_hot else 2,
-            arrowcolor=hot if is_hot else INK, standoff=4 if dst == "__out__" else radius + 2,
-            startstandoff=6 if leaf else radius,
+            arrowcolor=hot if is_hot else INK, standoff=4 if dst == "__out__" else look.radius + 2,
+            startstandoff=6 if leaf else look.radius,
         ))
         # Labels sit on the edge, nearer its start for leaf edges (they fan in, so they are
         # farther apart there), above for the value and below for the gradient.
@@ -99,77 +154,114 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
         value = state.values.get(src)
         grad = state.grads.get(out) if slot == "out" else state.edge_grads.get((dst, slot))
         d_label = f"∂{out}/∂{src}" + ("" if len(graph.consumers[src]) < 2 else f" (→ {dst})")
-        for number, exact_label, colour, anchor, shift in (
-            (value, src, FORWARD, "bottom", 3),
-            (grad, d_label, BACKWARD, "top", -3),
-        ):
-            text, hover = _number(number, exact_label=exact_label)
-            bold = is_hot and number is not None and (colour == FORWARD) == (state.phase == "forward")
-            if bold and colour == FORWARD and slot != "out" and state.phase == "forward":
-                bold = False  # a forward step computes only its output; its inputs were known
-            if bold and colour == BACKWARD and slot == "out" and step.node != out:
-                bold = False  # a backward step computes its inputs' gradients, not its upstream
+        twin = sum(1 for e in drawn if e == (src, dst))  # x * x: the second wire's gradient goes lower
+        drawn.append((src, dst))
+        numbers = [(grad, d_label, BACKWARD, "top", -3 - twin * (look.size + 4))]
+        if slot == "out" or value_edge[src] == (dst, slot):  # a value fanning out is written once
+            numbers.insert(0, (value, src, FORWARD, "bottom", 3))
+        for number, exact_label, colour, anchor, shift in numbers:
+            text, hover = _number(number, exact_label=exact_label, digits=look.digits)
+            bold = _is_new(state, graph, slot, is_hot and number is not None, colour == FORWARD)
             annotations.append(dict(
                 x=lx, y=ly, xref="x", yref="y", text=f"<b>{text}</b>" if bold else text,
                 showarrow=False, yanchor=anchor, yshift=shift,
-                font=dict(size=size + (2 if bold else 0), color=colour if number is not None else MUTED),
+                font=dict(size=look.size + (2 if bold else 0), color=colour if number is not None else MUTED),
                 bgcolor="rgba(255,255,255,0.85)", hovertext=hover,
             ))
+    return annotations
 
-    # Leaf and output names.
+
+def _is_new(state, graph, slot, shown_on_hot_edge, is_value):
+    """Whether this number on an edge the step touched is one the step computed."""
+    if not shown_on_hot_edge or is_value != (state.phase == "forward"):
+        return False
+    if is_value:
+        return slot == "out"  # a forward step computes only its output; its inputs were known
+    return slot != "out" or state.step.node == graph.output  # backward: its inputs' gradients
+
+
+def _name_annotations(graph, state, pos, look, labels):
+    """Leaf names (with Σ of the paths for a leaf used more than once) and the output's name."""
+    out, annotations = graph.output, []
     for name in graph.leaves:
         x, y = pos[name]
         annotations.append(dict(x=x, y=y, xref="x", yref="y", text=labels.get(name, name), showarrow=False,
-                                xanchor="right", xshift=-2, font=dict(size=size, color=INK)))
+                                xanchor="right", xshift=-2, font=dict(size=look.size, color=INK)))
         if len(graph.consumers[name]) > 1:  # a shared value: its gradient is the sum of its paths
             total = state.grads.get(name) if name in state.complete else None
-            text, hover = _number(total, exact_label=f"∂{out}/∂{name}")
+            text, hover = _number(total, exact_label=f"∂{out}/∂{name}", digits=look.digits)
             annotations.append(dict(x=x, y=y, xref="x", yref="y", text=f"Σ {text}", showarrow=False,
-                                    xanchor="right", xshift=-2, yanchor="top", yshift=-size * 0.8,
-                                    font=dict(size=size - 1, color=BACKWARD if total is not None else MUTED),
+                                    xanchor="right", xshift=-2, yanchor="top", yshift=-look.size * 0.8,
+                                    font=dict(size=look.size - 1, color=BACKWARD if total is not None else MUTED),
                                     hovertext=hover))
     x, y = pos["__out__"]
     annotations.append(dict(x=x, y=y, xref="x", yref="y", text=f"<b>{labels.get(out, out)}</b>", showarrow=False,
-                            xanchor="left", xshift=2, font=dict(size=size + 1, color=INK)))
+                            xanchor="left", xshift=2, font=dict(size=look.size + 1, color=INK)))
+    return annotations
 
-    # Operation nodes: circles with × or + (the layer's name on hover).
+
+def _symbol_size(symbol, radius):
+    """Type that fits the circle: × and + large, exp and log smaller, ×(−1) smaller still."""
+    return radius + 4 if len(symbol) == 1 else int(radius * (0.75 if len(symbol) <= 3 else 0.58))
+
+
+def _node_trace(graph, state, pos, look):
+    """Operation nodes as circles with their symbol (the layer's name on hover); the active one filled."""
     ops = graph.order
-    nodes = dict(
+    hot = FORWARD if state.phase == "forward" else BACKWARD
+    symbols = [graph.nodes[n].symbol for n in ops]
+    return dict(
         type="scatter", x=[pos[n][0] for n in ops], y=[pos[n][1] for n in ops], mode="markers+text",
-        text=[SYMBOLS[graph.nodes[n].op] for n in ops], textposition="middle center",
-        textfont=dict(size=radius + 4, color=INK),
-        marker=dict(size=2 * radius, color=[ACTIVE if n == state.active else "white" for n in ops],
+        text=symbols, textposition="middle center",
+        textfont=dict(size=[_symbol_size(s, look.radius) for s in symbols], color=INK),
+        marker=dict(size=2 * look.radius, color=[ACTIVE if n == state.active else "white" for n in ops],
                     line=dict(width=[4 if n == state.active else 2 for n in ops],
                               color=[hot if n == state.active else INK for n in ops])),
         hovertext=[f"{graph.nodes[n].layer}: {type(graph.layers[n]).__name__}" for n in ops],
         hoverinfo="text", showlegend=False, cliponaxis=False,
     )
-    if legend:
-        annotations.append(dict(
-            x=1, y=1, xref="paper", yref="paper", xanchor="right", yanchor="top", showarrow=False, align="right",
-            text=(f"<span style='color:{FORWARD}'>{legend[0]}</span><br>"
-                  f"<span style='color:{BACKWARD}'>{legend[1]}</span>"),
-            font=dict(size=size - 2)))
 
+
+def _legend(legend, look):
+    return dict(
+        x=1, y=1, xref="paper", yref="paper", xanchor="right", yanchor="top", showarrow=False, align="right",
+        text=(f"<span style='color:{FORWARD}'>{legend[0]}</span><br>"
+              f"<span style='color:{BACKWARD}'>{legend[1]}</span>"),
+        font=dict(size=look.size - 2))
+
+
+def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=None, positions=None):
+    """A Plotly figure of ``graph`` as it stands in ``state`` (a ``State`` from ``graph.states()``).
+
+    labels: name -> display text for the leaves and the output (default: the names themselves).
+    legend: (word for values, word for gradients), shown top right in their colours; None: no legend.
+    big: presentation mode (larger type, circles and arrows). positions: see ``layout``.
+    """
+    labels, pos = labels or {}, layout(graph, positions)
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
-    look = _look(big, height or (60 + 80 * (max(ys) - min(ys) + 1)))
-    return go.Figure(data=[nodes], layout={
-        **look, "annotations": annotations, "dragmode": False, "hovermode": "closest",
-        "margin": dict(l=10, r=10, t=10, b=10),
+    look = _Look.of(big, max(xs) - min(xs) + 1)
+    annotations = _edge_annotations(graph, state, pos, look, big) + _name_annotations(graph, state, pos, look, labels)
+    if legend:
+        annotations.append(_legend(legend, look))
+    # Room above for the legend where the output's name would sit under it (a one-row graph).
+    top = 1.0 if legend and pos["__out__"][1] - min(ys) < 0.8 else 0.45
+    return go.Figure(data=[_node_trace(graph, state, pos, look)], layout={
+        **_base(big, height or (60 + 80 * (max(ys) - min(ys) + top + 0.55))), "annotations": annotations,
+        "dragmode": False, "hovermode": "closest", "margin": dict(l=10, r=10, t=10, b=10),
         "xaxis": dict(visible=False, range=[min(xs) - 0.75, max(xs) + 0.55], fixedrange=True),
-        "yaxis": dict(visible=False, range=[max(ys) + 0.6, min(ys) - 0.45], fixedrange=True),
+        "yaxis": dict(visible=False, range=[max(ys) + 0.6, min(ys) - top], fixedrange=True),
     })
 
 
 @functools.cache
-def _look(big, height):
+def _base(big, height):
     """The shared ``base_layout`` look as a plain layout dict, built once per size.
 
     Its template is cut down to what this drawing uses (no axes, no colour scales): validating
     the whole plotly_white template costs more than everything else in a step's rerun.
     """
-    layout = base_layout(go.Figure(), big=big, height=height).layout.to_plotly_json()
-    template = layout.pop("template")["layout"]
+    base = base_layout(go.Figure(), big=big, height=height).layout.to_plotly_json()
+    template = base.pop("template")["layout"]
     keep = ("font", "paper_bgcolor", "plot_bgcolor", "hoverlabel", "annotationdefaults")
-    return {**layout, "template": {"layout": {k: template[k] for k in keep if k in template}}}
+    return {**base, "template": {"layout": {k: template[k] for k in keep if k in template}}}

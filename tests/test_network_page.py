@@ -1,0 +1,108 @@
+"""The /network page under AppTest: every step of the layer walk, its shapes and checks, the tiny net, the URL."""
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from backprop import network_state as S
+
+LAYERS = ["Affine1", "Relu1", "Affine2", "SoftmaxWithLoss", "SoftmaxWithLoss.backward", "Affine2.backward",
+          "Relu1.backward", "Affine1.backward"]
+
+
+def network(**params):
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/network.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def where(at):
+    return next(m.value for m in at.markdown if m.value.startswith(("####", "### ")))
+
+
+def body(at):
+    return " ".join(m.value for m in at.markdown) + " " + " ".join(l.value for l in at.latex)
+
+
+def test_stepping_to_the_end_shows_every_layer_its_shapes_code_and_check():
+    at = network(n="3")
+    assert where(at).startswith("#### Start") and r"\underset{(3,\,784)}{X}" in at.latex[0].value
+    for k, layer in enumerate(LAYERS, start=1):
+        at.button(key="net_next").click().run()
+        assert not at.exception, at.exception
+        assert f"`{layer}`" in where(at), (k, where(at))
+        assert at.query_params["step"] == str(k)
+        text = body(at)
+        assert "agree" in text and "disagree" not in text, (layer, text)
+        kind, method = layer.split(".") if "." in layer else (layer, "forward")
+        assert f"def {method}(self" in at.code[0].value, layer
+    shapes = " ".join(l.value for l in at.latex)
+    assert r"\underset{(784,\,50)}{\frac{\partial L}{\partial W_1}}" in shapes
+    assert r"\underset{(784,\,3)}{X^{\top}}" in shapes and r"\underset{(3,\,50)}{\frac{\partial L}{\partial a_1}}" in shapes
+    at.button(key="net_next").click().run()
+    assert where(at).startswith("#### One update")
+    before, after = (float(m.value) for m in at.metric)
+    assert after < before  # one step downhill on these images
+    assert at.button(key="net_next").disabled
+    assert at.get("page_link")[-1].proto.page == "gradient_check"
+
+
+def test_a_backward_step_shows_the_rule_with_the_actual_n():
+    at = network(n="2", step="6")
+    shapes = " ".join(l.value for l in at.latex)
+    assert r"\underset{(50,\,2)}{z_1^{\top}}" in shapes and r"\sum_{n=1}^{2}" in shapes
+    assert "dW = Xᵀ · dY" in body(at) and "N = 2" in body(at)
+    assert "class Affine:" in at.code[0].value and "self.dW = self.x.T @ dout" in at.code[0].value
+    assert len(at.get("plotly_chart")) == 4  # the strip, dW2, db2 and dz1
+
+
+def test_the_tiny_net_is_a_scalar_graph_whose_numbers_are_its_matrices():
+    at = network(net="tiny", step="8")
+    fig = at.get("plotly_chart")[1].proto.spec
+    assert "x₁" in fig and "Σ -0.235" in fig  # the input's gradient, summed over its three wires
+    latex = " ".join(l.value for l in at.latex)
+    assert r"\frac{\partial L}{\partial W_1} = \begin{bmatrix}1 \\ 0.5\end{bmatrix}" in latex
+    assert "-0.647 & 0.647 & 0.353" in latex  # dW1's first row: x₁ times the hidden units' upstream
+    assert at.query_params["net"] == "tiny" and at.query_params["step"] == "8"
+
+
+def test_the_link_restores_a_moment_and_bad_values_are_named():
+    at = network(n="2", digit="3", step="4", lr="0.5")
+    assert at.session_state.net_setup == S.NetSetup(n=2, digit=3, step=4, lr=0.5)
+    assert "label 3" not in body(at) and where(at).startswith("#### Forward 4 of 4")
+    assert dict(at.query_params) == {"n": "2", "digit": "3", "step": "4", "lr": "0.5"}
+    bad = network(n="99", weights="magic", step="x", lr="-1")
+    warning = bad.warning[0].value
+    for words in ("`n=99`", "`weights=magic`", "`step=x`", "`lr=-1`"):
+        assert words in warning, words
+    assert where(bad).startswith("#### Start")
+    bad.button(key="net_next").click().run()
+    assert not bad.warning
+
+
+def test_changing_the_images_starts_over_and_the_lr_keeps_the_step():
+    at = network(step="5")
+    at.slider(key="net_n").set_value(4).run()
+    assert at.session_state.net_setup.step == 0 and at.query_params["n"] == "4"
+    at.button(key="net_end").click().run()
+    at.number_input(key="net_lr").set_value(0.3).run()
+    assert at.session_state.net_setup.step == 9 and at.query_params["lr"] == "0.3"
+
+
+def test_trained_weights_come_from_the_trainer(monkeypatch):
+    monkeypatch.setattr(S, "TRAIN_STEPS", 100)  # the page's 500, shortened: same path, fewer mini-batches
+    at = network(weights="trained", seed="5", step="4")
+    assert not at.exception
+    caption = next(c.value for c in at.caption if "Trained for" in c.value)
+    accuracy = float(re.search(r"([\d.]+)% of the 10,000", caption).group(1))
+    assert accuracy > 50  # fresh weights get about 10%
+
+
+def test_presentation_mode_folds_the_setup_and_the_code():
+    at = network(present="1", step="2")
+    assert where(at).startswith("### Forward 2 of 4 · `Relu1`")
+    assert [e.label for e in at.expander] == ["Network and images", "The code that ran"]
