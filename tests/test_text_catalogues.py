@@ -1,41 +1,18 @@
-"""User-facing text lives in pages/locales/<lang>/<page>.toml: every key a page reads exists in English,
-every language has the same keys and placeholders as English, and another language falls back to
-English key by key. Keys read are recorded while the pages run under AppTest (computed ones, such as
-T[f"preset_{k}"], included), here and in every other page test of the session."""
+"""User-facing text lives in pages/locales/<lang>/<page>.toml: every key a page reads exists in English
+and in every other language's catalogue, and another language falls back to English key by key. Keys
+read are recorded while the pages run under AppTest (computed ones, such as T[f"preset_{k}"],
+included), here and in every other page test of the session. That the catalogues themselves agree
+with English (keys, placeholders, translated) is tests/test_translations.py's part."""
 import re
-import string
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from conftest import open_page
 from pages import chrome
+from test_translations import LOCALES, load
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
-LOCALES = PAGES / "locales"
-OTHERS = [lang for lang in chrome.LANGUAGES if lang != chrome.DEFAULT_LANG]
-ENGLISH = sorted(p.stem for p in (LOCALES / "en").glob("*.toml"))
-
-
-def load(lang, catalogue):
-    with (LOCALES / lang / f"{catalogue}.toml").open("rb") as f:
-        return tomllib.load(f)
-
-
-def flat(words, prefix=""):
-    """{"labels.apple": "apple", ...}: nested tables (T["labels"]) as dotted keys."""
-    out = {}
-    for key, value in words.items():
-        if isinstance(value, dict):
-            out.update(flat(value, f"{prefix}{key}."))
-        else:
-            out[prefix + key] = value
-    return out
-
-
-def placeholders(text):
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name} if isinstance(text, str) else set()
 
 
 def _pages_and_keys():
@@ -51,24 +28,6 @@ def test_every_key_a_page_names_exists_in_english(filename, catalogue, keys):
     english = load("en", catalogue)
     assert keys, f"{filename} reads no text from its catalogue"
     assert not keys - set(english), f"{filename}: missing in en/{catalogue}.toml: {sorted(keys - set(english))}"
-
-
-@pytest.mark.parametrize("lang", OTHERS)
-@pytest.mark.parametrize("catalogue", ENGLISH)
-def test_every_language_has_every_key_and_placeholder(catalogue, lang):
-    if not (LOCALES / lang / f"{catalogue}.toml").exists():
-        pytest.skip(f"{lang}/{catalogue}.toml is not written yet")
-    english, other = flat(load("en", catalogue)), flat(load(lang, catalogue))
-    assert not set(english) - set(other), f"missing in {lang}/{catalogue}.toml: {sorted(set(english) - set(other))}"
-    assert not set(other) - set(english), f"only in {lang}/{catalogue}.toml: {sorted(set(other) - set(english))}"
-    for key, text in english.items():
-        assert placeholders(text) == placeholders(other[key]), f"{lang}/{catalogue}.toml {key}: placeholders differ"
-
-
-def test_no_catalogue_without_an_english_one():
-    for lang in OTHERS:
-        extra = {p.stem for p in (LOCALES / lang).glob("*.toml")} - set(ENGLISH)
-        assert not extra, f"{lang} has catalogues English lacks: {extra}"
 
 
 @pytest.mark.after_pages
