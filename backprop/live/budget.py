@@ -5,7 +5,7 @@ of its steps would take so long that Pause could not answer within half a second
 run would take longer than a run may train; each refusal says what fits instead. Estimates are
 deliberately generous (every copy of the weights a run keeps, the activations of a mini-batch and
 of an evaluation chunk); ``REFERENCE_FLOPS`` is the arithmetic speed of one trainer process on a
-modest machine (this 2-core one does about twice that on the chapter 5 net).
+modest machine (this 2-core one does 1.5-3 times that on the chapter 5 net when it is not shared).
 
 Limits come from the environment: BACKPROP_RUN_MEMORY_MB (default 256), BACKPROP_RUN_MINUTES (60).
 """
@@ -16,7 +16,7 @@ from ..datasets import source_files
 from ..idx import idx_shape
 from ..training import EVAL_CHUNK, iterations_per_epoch
 
-REFERENCE_FLOPS = 5e9  # floating-point operations per second of one trainer process (one BLAS thread)
+REFERENCE_FLOPS = 10e9  # floating-point operations per second of one trainer process (one BLAS thread)
 STEP_LIMIT = 0.25  # seconds a step (or an evaluation chunk) may take: Pause must answer within half a second
 OPTIMIZER_SLOTS = {"SGD": 0, "Momentum": 1, "Nesterov": 1, "AdaGrad": 1, "RMSprop": 1, "Adam": 2}
 WEIGHT_COPIES = 6  # the weights, their gradients, the divergence checkpoint, a ratio copy, two messages' copies

@@ -26,6 +26,7 @@ from . import budget
 from .messages import Close, ErrorInfo, Failed, Init, Pause, Run, Stopped
 from .spawn import start_process
 
+REFRESH_INTERVALS = (0.5, 1.0, 2.0)  # seconds between live redraws: quiet, busy, very busy server
 IDLE_SECONDS = 3.0  # a trainer process without runs for this long ends (memory and processes back to idle)
 
 
@@ -141,6 +142,7 @@ class TrainerPool:
         self._hosted = 0  # estimated bytes of the runs the processes hold
         self._next_key = 1
         self._cpu = (time.monotonic(), time.process_time(), 0.0)  # for server_cpu()
+        self._level = 0  # of REFRESH_INTERVALS, as last returned
 
     # --- what LiveRun calls ---------------------------------------------------------------------------
     def take(self):
@@ -330,7 +332,11 @@ class TrainerPool:
         with self._lock:
             running = len(self._running)
         busy = max(running / (8 * self.trainers), self.server_cpu() / 0.4)
-        return 0.5 if busy < 1 else 1.0 if busy < 2 else 2.0
+        level = 0 if busy < 1 else 1 if busy < 2 else 2
+        if level < self._level and busy > self._level - 0.25:
+            level = self._level  # calm down a little below the threshold first: no flapping between rates
+        self._level = level
+        return REFRESH_INTERVALS[level]
 
     def shutdown(self):
         """End every trainer process (their runs end as if the processes died)."""
