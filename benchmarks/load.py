@@ -18,8 +18,8 @@ Prints ONE JSON line:
 - run_iterations_per_s_min / _median, slowest_vs_fair (slowest run / the mean run)
 - pause_p50_s / pause_p95_s: Pause click -> the page says "Paused"; shopping_step_p50_s / _p95_s: Next
   click -> the URL shows the next step
-- idle_after_s: seconds from the last context closing until no trainer process is left and the
-  server and trainers' RSS is at most 1.5 times the warmed-up server's before the sessions (idle_rss_mb: then); load_average: the machine's, at the end
+- idle_after_s: seconds from the last context closing until no trainer process is left and the RSS
+  has settled (idle_rss_mb; baseline_rss_mb is the warmed-up server's before the sessions); load_average: the machine's, at the end
 """
 import argparse
 import asyncio
@@ -248,12 +248,21 @@ async def warm_up(url, timeout_ms):
         await browser.close()
 
 
-def wait_idle(sampler, baseline_rss, limit=60.0):
+def wait_idle(sampler, limit=60.0, window=2.0):
+    """(seconds until no trainer process is left and the RSS has stopped falling, the RSS then), at most ``limit``.
+
+    Settled: no trainer process, and the RSS of the last ``window`` seconds within 2% (the server keeps
+    what Python and Streamlit keep after a session, so "idle" is where it settles, not the cold start).
+    """
     start = time.perf_counter()
+    samples = []
     while time.perf_counter() - start < limit:
         rss, processes = sampler.now()
-        if processes == 0 and rss <= 1.5 * baseline_rss:
-            return round(time.perf_counter() - start, 2), round(rss, 1)
+        now = time.perf_counter() - start
+        samples = [(t, r) for t, r in samples if t >= now - window] + [(now, rss)] if processes == 0 else []
+        if samples and samples[-1][0] - samples[0][0] >= window * 0.9 and max(r for _, r in samples) <= 1.02 * min(
+                r for _, r in samples):
+            return round(samples[0][0], 2), round(rss, 1)
         time.sleep(0.2)
     return None, round(rss, 1)
 
@@ -277,7 +286,7 @@ def main(argv=None):
         with Sampler(pid) as sampler:
             baseline_rss, _ = sampler.now()
             trainers, shopping = asyncio.run(drive(url, sessions, shoppers, seconds, int(timeout * 1000)))
-            idle, idle_rss = wait_idle(sampler, baseline_rss)
+            idle, idle_rss = wait_idle(sampler)
         from backprop.live.pool import _env_number, cores
         trainer_processes = _env_number("BACKPROP_TRAINERS", cores())
         record = {"sessions": sessions, "shoppers": shoppers, "seconds": seconds, "trainers": trainer_processes,
