@@ -5,6 +5,7 @@ what a snapshot of the run says. The live views are a fragment redrawn up to twi
 run goes on (less often when the server is busy); the knobs and the rest of the page redraw only
 when someone acts.
 """
+import time
 from dataclasses import replace
 
 import streamlit as st
@@ -25,6 +26,7 @@ POOL = live.default_pool()  # the server's trainer processes: one per process, s
 # Seconds between live redraws while a run goes on: POOL.refresh_interval(), 0.5 (twice a second) when the
 # server is quiet, 1 or 2 when it is busy, because each redraw costs the server CPU time others could use.
 STALE = 2.0  # seconds: a live view older than this says how old it is
+RATE_EVERY = 5.0  # seconds between two looks at the load by a live view (a new rate redraws the whole page)
 SANITY_REFRESH = 2.0  # the badges and the ratio chart move slowly: redrawn every 2 s
 LIVE_POINTS = 600  # buckets per live curve: plenty for a 700-pixel-wide chart
 
@@ -368,8 +370,11 @@ def _live_view():
                            key=P + "acc_chart", config={"displayModeBar": False})
     # A run ended, paused itself or handed over to the next queued run, or the server's load changed the
     # redraw rate: redraw the whole page once (the fragment's timer is set there).
-    if st.session_state.get(P + "ticking") and st.session_state.get(P + "refresh") != POOL.refresh_interval():
-        st.rerun(scope="app")
+    ss = st.session_state
+    if ss.get(P + "ticking") and time.monotonic() - ss.get(P + "refresh_at", 0.0) > RATE_EVERY:
+        ss[P + "refresh_at"] = time.monotonic()
+        if ss.get(P + "refresh") != POOL.refresh_interval():
+            st.rerun(scope="app")
     if st.session_state.get(P + "drawn") != (snap.run_id, snap.state):
         st.session_state[P + "drawn"] = (snap.run_id, snap.state)
         if st.session_state.get(P + "ticking"):
@@ -486,6 +491,7 @@ ticking = state == live.RUNNING or queued > 0  # a queued run is about to start
 st.session_state[P + "ticking"] = ticking
 st.session_state[P + "drawn"] = (run.run_id, state) if run is not None else None
 refresh = st.session_state[P + "refresh"] = POOL.refresh_interval()
+st.session_state[P + "refresh_at"] = time.monotonic()
 if run is not None:  # a bookmark of this page then tells, after a server restart, that the run was lost
     st.query_params["run"] = live.run_token(run.run_id)
 st.fragment(_live_view, run_every=refresh if ticking else None)()
