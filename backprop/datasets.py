@@ -28,6 +28,7 @@ __all__ = [
     "IDXError",
     "cache_dir",
     "load_dataset",
+    "source_files",
     "clear_cache",
     "available_sources",
     "SourceStatus",
@@ -234,6 +235,16 @@ def load_dataset(source="sample"):
         with _cache_lock:
             _cache[key] = dataset
     return dataset
+
+
+def source_files(source="sample"):
+    """The four files a source loads from (train images, train labels, test images, test labels), without
+    reading them. Raises ValueError for an unknown source, DatasetNotFoundError if they are absent."""
+    spec = _source(source)
+    folder = _find_folder(spec)
+    if folder is None:
+        raise _not_found(spec)
+    return tuple(folder.resolve() / name for name in spec.files)
 
 
 def clear_cache():

@@ -1,9 +1,11 @@
 """Live training: the book's section 5.7.4 as an instrument. Turn a knob, watch the curves move, compare runs.
 
-Each run trains in a process of its own (backprop.live); this page only sends commands and draws
-what a snapshot of the run says. The live views are a fragment redrawn twice a second while a run
-goes on; the knobs and the rest of the page redraw only when someone acts.
+Runs train in the server's trainer pool (backprop.live); this page only sends commands and draws
+what a snapshot of the run says. The live views are a fragment redrawn up to twice a second while a
+run goes on (less often when the server is busy); the knobs and the rest of the page redraw only
+when someone acts.
 """
+import time
 from dataclasses import replace
 
 import streamlit as st
@@ -20,8 +22,11 @@ from pages.training_runs import g as _g
 T = chrome.text("training")
 BIG = chrome.presenting()
 P = "training_"  # session-state prefix of this page
-REFRESH = 0.5  # seconds between live redraws while a run goes on: 2 a second, the least the issue allows,
-# because each redraw costs the server and the browser CPU time the training could use
+POOL = live.default_pool()  # the server's trainer processes: one per process, shared by every session
+# Seconds between live redraws while a run goes on: POOL.refresh_interval(), 0.5 (twice a second) when the
+# server is quiet, 1 or 2 when it is busy, because each redraw costs the server CPU time others could use.
+STALE = 2.0  # seconds: a live view older than this says how old it is
+RATE_EVERY = 5.0  # seconds between two looks at the load by a live view (a new rate redraws the whole page)
 SANITY_REFRESH = 2.0  # the badges and the ratio chart move slowly: redrawn every 2 s
 LIVE_POINTS = 600  # buckets per live curve: plenty for a 700-pixel-wide chart
 
@@ -164,6 +169,12 @@ def _continuable():
 
 
 @_guarded
+def _restart():
+    if LAB.current is not None:
+        LAB.current.restart()
+
+
+@_guarded
 def _step():
     _continuable().step_once()
 
@@ -277,7 +288,7 @@ def _knobs():
             st.segmented_control(T["dtype"], ["float32", "float64"], **_kept("dtype"), required=True)
 
 
-# --- live views (a fragment: redrawn every REFRESH seconds while a run goes on) -----------------------
+# --- live views (a fragment: redrawn every POOL.refresh_interval() seconds while a run goes on) --------
 
 def _progress(snap):
     frac = min(snap.iteration / snap.target, 1.0) if snap.target else 0.0
@@ -285,11 +296,24 @@ def _progress(snap):
                    rate=f"{snap.rate:,.0f}" if snap.rate == snap.rate else "–", eta=_duration(snap.eta),
                    time=_duration(snap.seconds))
     st.progress(frac, text=T[f"progress_{snap.state}"].format(**numbers))
+    if snap.state == live.RUNNING:
+        _sharing(snap)
     if snap.state in (live.PAUSED, live.FINISHED, live.STOPPED) and snap.iteration:
         # where the time went: the book's per-epoch evaluation often costs more than the training
         st.caption(T["timing"].format(
             train=f"{snap.seconds - snap.eval_seconds:.2f}", steps=f"{snap.steps_per_s:,.0f}",
             eval=f"{snap.eval_seconds:.2f}", n=f"{snap.evaluations:,}"))
+
+
+def _sharing(snap):
+    """Why a run moves slowly or not at all: its place in the server's queue, a stale view, shared processes."""
+    load = POOL.load()
+    if snap.waiting:
+        st.caption(T["waiting"].format(place=snap.waiting, running=load["running"]))
+    elif snap.age > STALE:
+        st.caption(T["stale"].format(age=f"{snap.age:.0f}"))
+    if load["running"] > 1 and not snap.waiting:
+        st.caption(T["shared"].format(runs=load["running"], processes=load["trainers"]))
 
 
 def _badges(snap):
@@ -314,6 +338,10 @@ def _messages(snap):
     if snap.error:
         st.error(T["worker_error"].format(error=training_runs.run_error_text(T, snap.error)),
                  icon=":material/bug_report:")
+        run = LAB.current
+        if run is not None and run.can_restart:
+            st.button(T["restart"].format(it=f"{run.checkpoint_iteration:,}"), on_click=_restart,
+                      icon=":material/restart_alt:", key=P + "btn_restart")
     if snap.adjustments:
         a = snap.adjustments[-1]
         changes = ", ".join(f"{T.get(k, k)} → {_g(v)}" for k, v in a.changes)
@@ -340,7 +368,13 @@ def _live_view():
                           key=P + "loss_chart", config={"displayModeBar": False})
         right.plotly_chart(figs.accuracy_figure(snap.evals, labels=ACC_LABELS, big=BIG, height=height),
                            key=P + "acc_chart", config={"displayModeBar": False})
-    # A run ended, paused itself or handed over to the next queued run: redraw the whole page once.
+    # A run ended, paused itself or handed over to the next queued run, or the server's load changed the
+    # redraw rate: redraw the whole page once (the fragment's timer is set there).
+    ss = st.session_state
+    if ss.get(P + "ticking") and time.monotonic() - ss.get(P + "refresh_at", 0.0) > RATE_EVERY:
+        ss[P + "refresh_at"] = time.monotonic()
+        if ss.get(P + "refresh") != POOL.refresh_interval():
+            st.rerun(scope="app")
     if st.session_state.get(P + "drawn") != (snap.run_id, snap.state):
         st.session_state[P + "drawn"] = (snap.run_id, snap.state)
         if st.session_state.get(P + "ticking"):
@@ -415,6 +449,8 @@ for code, values in st.session_state.pop(P + "link_note", None) or ():
 _knobs()
 
 run, queued = LAB.view()
+if run is None and not LAB.records() and live.run_from_earlier_server(st.query_params.get("run")):
+    st.info(T["runs_lost"], icon=":material/history:")
 state = run.state if run is not None else None
 can_step = state not in (live.RUNNING,)
 controls = st.container(horizontal=True, gap="small", vertical_alignment="center")
@@ -454,7 +490,11 @@ if queued:
 ticking = state == live.RUNNING or queued > 0  # a queued run is about to start
 st.session_state[P + "ticking"] = ticking
 st.session_state[P + "drawn"] = (run.run_id, state) if run is not None else None
-st.fragment(_live_view, run_every=REFRESH if ticking else None)()
+refresh = st.session_state[P + "refresh"] = POOL.refresh_interval()
+st.session_state[P + "refresh_at"] = time.monotonic()
+if run is not None:  # a bookmark of this page then tells, after a server restart, that the run was lost
+    st.query_params["run"] = live.run_token(run.run_id)
+st.fragment(_live_view, run_every=refresh if ticking else None)()
 st.fragment(_sanity_view, run_every=SANITY_REFRESH if ticking else None)()
 if run is not None:
     st.toggle(T["show_ratios"], key=P + "show_ratios", help=T["ratio_help"])

@@ -34,6 +34,10 @@ class Rows:
     def array(self):
         return self._buf[: self._n].copy()
 
+    def keep(self, n):
+        """Forget every row after the first ``n``."""
+        self._n = min(self._n, n)
+
 
 class LossHistory:
     """Every mini-batch loss as float32, in at most ``capacity`` slots (memory stays bounded).
@@ -78,6 +82,14 @@ class LossHistory:
                 return
         self._buf[self._n] = loss
         self._n += 1
+
+    def truncate(self, count):
+        """Forget the iterations after the first ``count`` (whole buckets only once stride > 1)."""
+        if count >= self.count:
+            return
+        self._n = min(self._n, count // self.stride)
+        self.count = self._n * self.stride
+        self._partial = 0.0
 
     def values(self):
         """Copy of the stored losses (float32)."""

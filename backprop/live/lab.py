@@ -3,16 +3,20 @@
 """
 import collections
 import threading
+import time
 
-from .messages import FINISHED, STOPPED
-from .run import LiveRun
+from . import budget
+from .messages import FINISHED, STOPPED, ErrorInfo
+from .run import LiveRun, RunError
 
 
 class Lab:
     """One browser session's runs: the current LiveRun, runs queued to follow it, records of past runs.
 
     Records are kept newest last, at most ``max_records`` (the oldest go first). A comparison
-    (``queue``) starts its first run at once and each next one when the previous finishes.
+    (``queue``) starts its first run at once and each next one when the previous finishes. So a
+    session has at most one run in a trainer process at a time; a run over budget (budget.py) is
+    refused before it starts, with a RunError saying why and what fits.
     """
 
     def __init__(self, data_loader=None, max_records=20):
@@ -29,6 +33,12 @@ class Lab:
 
     def _make(self, config, label, group=None):
         data = self._data_loader(config) if self._data_loader else None
+        try:
+            refusal = budget.check(config, *budget.images(config, data))
+        except (OSError, ValueError):  # the data set is missing or unreadable: its run will say so
+            refusal = None
+        if refusal is not None:
+            raise RunError(ErrorInfo(*refusal))
         run = LiveRun(config, data, run_id=self._next_id, label=label or "", group=group,
                       on_finish=self._finished)
         self._next_id += 1
@@ -166,3 +176,19 @@ class SessionGuard:
             labs, self._labs = self._labs, []
         for lab in labs:
             lab.shutdown()
+
+
+# A run lives in its session and its trainer process: when the server restarts, every run is gone.
+# The page puts run_token(run_id) in its URL; a token from another start of the server means the
+# run it names was lost (a fresh session after a restart simply has none).
+SERVER_START = f"{time.time_ns() // 1_000_000:x}"
+
+
+def run_token(run_id):
+    return f"{SERVER_START}-{run_id}"
+
+
+def run_from_earlier_server(token):
+    """True if ``token`` (from a URL) names a run of an earlier start of this server."""
+    start, _, run_id = str(token or "").partition("-")
+    return bool(start and run_id.isdigit()) and start != SERVER_START

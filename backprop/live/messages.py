@@ -20,10 +20,12 @@ READY, RUNNING, PAUSED, FINISHED, STOPPED = "ready", "running", "paused", "finis
 
 @dataclass(frozen=True)
 class Init:
-    """The first message: build the Trainer of this run (data None: load_dataset(config.dataset))."""
+    """The first message: build the Trainer of this run (data None: the shared copy of config.dataset, see
+    shared.py), and restore ``checkpoint`` (a Checkpoint) into it if given."""
 
     config: object
     data: object = None
+    checkpoint: object = None
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ class Close:
 @dataclass(frozen=True)
 class ErrorInfo:
     """An error as a code and values. Codes: "dataset_missing" {source}, "data_corrupt" {file, detail},
-    "config" {problems}, "memory" {}, "bug" {type, detail}; the controller adds "process_ended" and
-    "start_failed" (no values)."""
+    "config" {problems}, "memory" {}, "bug" {type, detail}; the controller adds "process_ended",
+    "start_failed" (no values) and "budget_*" / "server_full" (see budget.py and pool.py)."""
 
     code: str
     values: dict = field(default_factory=dict)
@@ -134,6 +136,15 @@ class Divergence:
     loss: float
     lr: float
     weights_finite: bool  # False: an earlier update already broke the weights, the run cannot continue
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What the run's next step depends on (process.trainer_state), sent right after a Batch."""
+
+    iteration: int
+    state: dict
+    evaluation_due: bool
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ class Snapshot:
     error: ErrorInfo | None  # why the run cannot go on (the page words the code)
     adjustments: tuple
     dataset_title: str
+    waiting: int = 0  # its place in the server's queue of runs waiting to step (0: not waiting)
+    age: float = math.nan  # seconds since the trainer last reported, while running (the figure is that old)
 
     @property
     def steps_per_s(self):

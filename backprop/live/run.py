@@ -3,7 +3,8 @@
 The page calls its methods from any thread; they send messages (messages.py) to the process and
 wait for its answer, so Pause and Stop take effect between two steps (or two evaluation chunks).
 Only the process touches the training network: snapshots, records and exports use copies of
-the weights it sends. Where the process comes from is spawn.py's business.
+the weights it sends. Where the process comes from is the spawner's business: by default the
+server's trainer pool (pool.py), which hosts many runs per process.
 """
 import collections
 import math
@@ -14,12 +15,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..training import TrainConfig, check_live_fields, net_from_params
+from ..training import LIVE_FIELDS, TrainConfig, check_live_fields, net_from_params
 from .history import MAX_POINTS, LossHistory, Rows, downsample_rows, loss_curve
-from .messages import (FINISHED, PAUSED, READY, RUNNING, STOPPED, Adjust, Adjusted, Batch, Close, ErrorInfo, Failed,
-                       Init, Params, Pause, Run, SendParams, Stopped)
+from .messages import (FINISHED, PAUSED, READY, RUNNING, STOPPED, Adjust, Adjusted, Batch, Checkpoint, Close,
+                       ErrorInfo, Failed, Init, Params, Pause, Run, SendParams, Stopped)
+from .pool import RunRefused, default_pool
 from .records import Adjustment, RunRecord, Snapshot
-from .spawn import SPAWNER
 
 
 class RunError(RuntimeError):
@@ -48,27 +49,22 @@ class LiveRun:
 
     data: a Dataset-like object sent to the child, or None for ``load_dataset(config.dataset)`` there.
     on_finish(run): called (in this run's receiving thread, no lock held) when the run reaches its target.
-    spawner: where the training process comes from (``take()`` -> (Popen, Connection)), see spawn.py.
-    Raises RunError if the Trainer cannot be built (its ErrorInfo says why, e.g. "dataset_missing").
+    spawner: where the training process comes from (``take()`` -> (process, connection)): the server's
+    trainer pool unless given (pool.py).
+    Raises RunError if the Trainer cannot be built (its ErrorInfo says why, e.g. "dataset_missing") or the
+    server has no room for it ("server_full").
     """
 
     def __init__(self, config=None, data=None, *, run_id=1, label="", group=None, on_finish=None,
-                 history_capacity=1 << 20, spawner=SPAWNER):
+                 history_capacity=1 << 20, spawner=None):
         self.initial_config = config or TrainConfig()
         self.run_id = run_id
         self.label = label
         self.group = group
         self._on_finish = on_finish
-        self._proc, self._conn = spawner.take()
-        try:
-            self._conn.send(Init(self.initial_config, data))
-            info = self._conn.recv()
-        except (EOFError, OSError):
-            self._end_process(5)
-            raise RunError(ErrorInfo("start_failed")) from None
-        if isinstance(info, Failed):
-            self._end_process(5)
-            raise RunError(info.error)
+        self._data = data
+        self._spawner = spawner or default_pool()
+        self._proc, self._conn, info = self._connect(None)
         self._send_lock = threading.Lock()
         self._cond = threading.Condition()
         self._config = self.initial_config  # as requested: mid-run changes included
@@ -94,7 +90,28 @@ class LiveRun:
         self._eval_seconds = 0.0
         self._started_at = None  # perf_counter when the current stretch of running began
         self._rate_samples = collections.deque(maxlen=12)
-        self._receiver = threading.Thread(target=self._receive, name=f"backprop-receive-{run_id}", daemon=True)
+        self._checkpoint = None  # the last Checkpoint: where a restart goes on from
+        self._last_report = None  # perf_counter of the last report while running
+        self._receiver = None
+        self._listen()
+
+    def _connect(self, checkpoint):
+        """(process, connection, Ready) of this run's Trainer in a trainer process (restored to ``checkpoint``)."""
+        try:
+            proc, conn = self._spawner.take()
+            conn.send(Init(self.initial_config, self._data, checkpoint))
+            info = conn.recv()
+        except RunRefused as e:
+            raise RunError(e.error) from None
+        except (EOFError, OSError):
+            raise RunError(ErrorInfo("start_failed")) from None
+        if isinstance(info, Failed):
+            proc.wait(5)
+            raise RunError(info.error)
+        return proc, conn, info
+
+    def _listen(self):
+        self._receiver = threading.Thread(target=self._receive, name=f"backprop-receive-{self.run_id}", daemon=True)
         self._receiver.start()
 
     # --- commands (any thread) ---------------------------------------------------------------------
@@ -120,6 +137,58 @@ class LiveRun:
     @property
     def can_resume(self):
         return self._state == PAUSED and self._runnable()
+
+    @property
+    def can_restart(self):
+        """Its trainer process died under it: ``restart`` goes on from the last checkpoint."""
+        return self._closed and self._error == ErrorInfo("process_ended")
+
+    @property
+    def checkpoint_iteration(self):
+        """The iteration a restart would go on from (0: from the start)."""
+        with self._cond:
+            return self._checkpoint.iteration if self._checkpoint is not None else 0
+
+    def restart(self):
+        """Go on in a new trainer process from the last checkpoint (paused there); False if it cannot.
+
+        The history after the checkpoint is dropped (those steps are made again, exactly as before);
+        mid-run changes made since are applied again. Raises RunError if the server refuses it.
+        """
+        with self._cond:
+            if not self.can_restart:
+                return False
+            checkpoint = self._checkpoint
+        proc, conn, info = self._connect(checkpoint)
+        with self._cond:
+            self._proc, self._conn = proc, conn
+            at = checkpoint.iteration if checkpoint is not None else 0
+            self._truncate(at, checkpoint.evaluation_due if checkpoint is not None else True)
+            self._iteration, self._params = at, info.params
+            self._iter_per_epoch = info.iter_per_epoch
+            self._state = PAUSED if at else READY
+            self._error, self._closed, self._busy = None, False, False
+            base = checkpoint.state["config"] if checkpoint is not None else self.initial_config
+            changes = {f: getattr(self._config, f) for f in LIVE_FIELDS
+                       if getattr(self._config, f) != getattr(base, f)}
+            if checkpoint is None:
+                self._adjustments.clear()
+            self._listen()
+            if changes:
+                self._send(Adjust(changes))
+        return True
+
+    def _truncate(self, iteration, evaluation_due):
+        """Forget what came after ``iteration`` (lock held)."""
+        self._losses.truncate(iteration)
+        evals = self._evals.array()
+        self._evals.keep(int(np.sum(evals[:, 0] < iteration if evaluation_due else evals[:, 0] <= iteration)))
+        kept = sum(1 for it in self._ratio_its if it <= iteration)
+        del self._ratio_its[kept:]
+        self._ratios.keep(kept)
+        self._adjustments[:] = [a for a in self._adjustments if a.iteration <= iteration]
+        if iteration == 0:
+            self._first_loss = None
 
     def start(self):
         """Run from READY, or continue a PAUSED run (same as ``resume``). Returns False if it cannot run."""
@@ -247,6 +316,7 @@ class LiveRun:
             iteration = self._iteration
             target = self._target
             ipe = self._iter_per_epoch
+            report = self._last_report
             fields = dict(config=self._config, evaluations=len(self._evals), first_loss=self._first_loss,
                           divergence=self._divergence, error=self._error, adjustments=tuple(self._adjustments),
                           eval_seconds=self._eval_seconds)
@@ -255,6 +325,8 @@ class LiveRun:
         if state == RUNNING and len(samples) >= 2 and samples[-1][0] > samples[0][0]:
             rate = (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
         eta = (target - iteration) / rate if rate > 0 else math.nan
+        waiting = self._conn.place() if state == RUNNING and hasattr(self._conn, "place") else 0
+        age = now - report if state == RUNNING and report is not None else math.nan
         if len(evals) > max_points:
             evals = np.column_stack(downsample_rows(evals[:, 0], evals[:, 1:], max_points))
         ratio_its, ratios = downsample_rows(ratio_its, ratios, max_points)
@@ -262,7 +334,7 @@ class LiveRun:
             run_id=self.run_id, label=self.label, state=state, iteration=iteration, target=target,
             epoch=iteration / ipe, iter_per_epoch=ipe, rate=rate, eta=eta, seconds=seconds,
             loss=loss_curve(losses, its, stride, max_points), evals=evals, ratio_iterations=ratio_its,
-            ratios=ratios, dataset_title=self.dataset_title, **fields,
+            ratios=ratios, dataset_title=self.dataset_title, waiting=waiting, age=age, **fields,
         )
 
     def record(self):
@@ -291,6 +363,7 @@ class LiveRun:
         self._busy = True
         self._started_at = time.perf_counter()
         self._rate_samples.clear()
+        self._last_report = self._started_at
         self._send(Run(self._target, pause_at))
 
     def _send(self, message):
@@ -332,6 +405,8 @@ class LiveRun:
             self._iter_per_epoch = message.iter_per_epoch
         elif isinstance(message, Params):
             self._params_reply = message.params
+        elif isinstance(message, Checkpoint):
+            self._checkpoint = message
         elif isinstance(message, Stopped):
             self._iteration, self._params = message.iteration, message.params
             if message.divergence is not None:
@@ -366,4 +441,5 @@ class LiveRun:
             self._ratios.append(row)
         self._eval_seconds += batch.eval_seconds
         self._iteration, self._iter_per_epoch = batch.iteration, batch.iter_per_epoch
-        self._rate_samples.append((time.perf_counter(), batch.iteration))
+        self._last_report = time.perf_counter()
+        self._rate_samples.append((self._last_report, batch.iteration))

@@ -1,0 +1,107 @@
+"""What the training page says about the shared server (AppTest): a place in the server's queue, how many
+runs share it, a configuration refused with what fits, a run lost to a server restart, and the restart
+of a run whose trainer process died."""
+import os
+import signal
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from backprop import live
+from backprop.training import TrainConfig
+
+
+def open_page(query=None):
+    at = AppTest.from_file("../app.py", default_timeout=30)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page("pages/training.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def page():
+    opened = []
+
+    def make(query=None):
+        at = open_page(query)
+        opened.append(at)
+        return at
+
+    yield make
+    for at in opened:
+        lab = at.session_state["training_lab"] if "training_lab" in at.session_state else None
+        if lab is not None:
+            lab.shutdown()
+
+
+def captions(at):
+    return " ".join(c.value for c in at.caption)
+
+
+def click(at, name):
+    at.button(key=f"training_btn_{name}").click().run()
+    assert not at.exception, at.exception
+
+
+def test_a_run_beyond_the_server_limit_shows_its_place_and_starts_when_one_is_free(page, monkeypatch):
+    pool = live.default_pool()
+    monkeypatch.setattr(pool, "max_running", 1)
+    other = live.Lab()  # another session, training
+    other.start(TrainConfig(iterations=10**5))
+    at = page()
+    click(at, "start")
+    assert "number 1 in line (1 runs are training on this server)" in captions(at)
+    assert at.session_state["training_lab"].current.iteration == 0
+    other.shutdown()  # the place is free: this page's run steps
+    assert at.session_state["training_lab"].current.wait(0.01) is False
+    deadline = time.time() + 30
+    while at.session_state["training_lab"].current.iteration == 0 and time.time() < deadline:
+        time.sleep(0.01)
+    monkeypatch.setattr(pool, "max_running", 64)
+    second = live.Lab()
+    second.start(TrainConfig(iterations=10**5))
+    at.run()
+    assert "in line" not in captions(at) and "2 runs share this server's" in captions(at)
+    second.shutdown()
+
+
+def test_the_largest_network_is_refused_with_what_fits(page):
+    at = page()
+    at.number_input(key="training_layers").set_value(8).run()
+    at.session_state["training_width"] = 500
+    at.session_state["training_batch_size"] = 1000
+    at.run()
+    click(at, "start")
+    (error,) = at.error
+    assert "Pause must answer within half a second" in error.value and "What fits: 8 layer(s) of at most" in error.value
+    assert at.session_state["training_lab"].current is None
+
+
+def test_a_bookmark_from_before_a_server_restart_says_the_runs_were_lost(page):
+    at = page({"run": "5f3a-2"})  # a token of another start of the server
+    assert any("runs trained before were lost" in i.value for i in at.info)
+    at = page()
+    click(at, "step")
+    token = live.run_token(at.session_state["training_lab"].current.run_id)
+    assert at.query_params["run"] in (token, [token])  # AppTest gives a value or a list, by version
+    assert not any("were lost" in i.value for i in at.info)
+
+
+def test_a_run_whose_trainer_process_died_says_so_and_restarts(page):
+    at = page()
+    click(at, "step")
+    run = at.session_state["training_lab"].current
+    assert run.iteration == 1 and run.checkpoint_iteration == 1
+    pid = run._conn.worker.proc.pid
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.time() + 10
+    while not run.can_restart and time.time() < deadline:
+        time.sleep(0.01)
+    at.run()
+    assert any("the training process ended unexpectedly" in e.value for e in at.error)
+    at.button(key="training_btn_restart").click().run()
+    assert not at.exception and run.state == live.PAUSED and run.iteration == 1 and not run.closed
+    assert not at.button(key="training_btn_resume").disabled
