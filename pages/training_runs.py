@@ -43,9 +43,11 @@ def run_error_text(T, info):
 
 def weights_text(T, error):
     """Why a weights file was refused (a WeightsError's code and values), in words."""
-    values = dict(error.values)
+    # Names and values come from the file: shown as plain text (no Markdown link or image a file could carry).
+    values = {k: chrome.escape_markdown(v) if isinstance(v, str) else v for k, v in error.values.items()}
     if error.code == "bad_config":
-        values["problems"] = "; ".join(problem_text(T, c, v) for c, v in values["problems"]) or T["weights_not_json"]
+        values["problems"] = "; ".join(problem_text(T, c, {k: chrome.escape_markdown(x) for k, x in v.items()})
+                                       for c, v in values["problems"]) or T["weights_not_json"]
     if error.code == "mismatch":
         parts = ([T["weights_missing"].format(keys=values["missing"])] if values["missing"] else []) + (
             [T["weights_extra"].format(keys=values["extra"])] if values["extra"] else [])
@@ -163,22 +165,26 @@ def export(T, records):
 
 def load(T, lab):
     """An uploaded weights file: validated in backprop.live, never unpickled."""
-    upload = st.file_uploader(T["upload"], key=P + "upload", help=T["upload_help"])
+    upload = st.file_uploader(T["upload"], key=P + "upload", help=T["upload_help"],
+                              max_upload_size=live.MAX_WEIGHTS_BYTES // 2**20)
     if upload is None:
         return
     results = st.session_state.setdefault(P + "uploads", {})
+    name = chrome.escape_markdown(upload.name)  # a file name is the uploader's text: never a link here
     if upload.file_id not in results:
         try:
+            if upload.size > live.MAX_WEIGHTS_BYTES:  # server.maxUploadSize stops bigger ones first
+                raise live.WeightsError("too_big", mb=round(upload.size / 2**20),
+                                        max_mb=round(live.MAX_WEIGHTS_BYTES / 2**20))
             config, params = live.load_weights(upload.getvalue())
         except live.WeightsError as e:
-            reason = weights_text(T, e)
-            results[upload.file_id] = ("error", T["weights_refused"].format(name=upload.name, reason=reason))
+            results[upload.file_id] = ("error", T["weights_refused"].format(name=name, reason=weights_text(T, e)))
         else:
             record = live.RunRecord.loaded(lab.new_id(), upload.name, config, params)
             lab.add_record(record)
             st.session_state[P + "inspect"] = record.run_id
             results[upload.file_id] = ("success", T["weights_loaded"].format(
-                name=upload.name, hidden=", ".join(map(str, config.hidden_sizes))))
+                name=name, hidden=", ".join(map(str, config.hidden_sizes))))
     kind, message = results[upload.file_id]
     (st.error if kind == "error" else st.success)(message)
 
