@@ -1,6 +1,8 @@
 """The runs part of the training page: overlay, comparison table, exports, loading weights; and the wording
 of the core's codes (config problems, run errors, refused weight files). Drawn by pages/training.py.
 """
+import weakref
+
 import streamlit as st
 
 from backprop import live
@@ -140,6 +142,18 @@ def table(T, lab, records):
         st.caption(T["records_dropped"].format(n=lab.dropped, max=lab.max_records))
 
 
+def _on_demand(record, make):
+    """Download data made when the button is clicked, from a weak reference to the run: Streamlit's media
+    file manager keeps a deferred download's callable after its session has closed (until another
+    session's run ends), and that must not keep the run's weights and history alive."""
+    ref = weakref.ref(record)
+
+    def data():
+        alive = ref()
+        return make(alive) if alive is not None else b""
+    return data
+
+
 def export(T, records):
     """Downloads of one run: its history as CSV, its weights as .npz, and a link to its config."""
     all_names = names(T, records)
@@ -150,10 +164,11 @@ def export(T, records):
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
     run_id = c1.selectbox(T["export_pick"], ids, format_func=lambda i: all_names[i], key=P + "export")
     record = by_id[run_id]
-    c2.download_button(T["download_csv"], lambda: live.history_csv(record.losses, record.loss_stride, record.evals),
+    csv = _on_demand(record, lambda r: live.history_csv(r.losses, r.loss_stride, r.evals))
+    c2.download_button(T["download_csv"], csv,
                        file_name=f"run{record.run_id}-history.csv", mime="text/csv", icon=":material/table:",
                        width="stretch", on_click="ignore")
-    c3.download_button(T["download_npz"], lambda: live.weights_npz(record.params, record.config),
+    c3.download_button(T["download_npz"], _on_demand(record, lambda r: live.weights_npz(r.params, r.config)),
                        file_name=f"run{record.run_id}-weights.npz", mime="application/octet-stream",
                        icon=":material/download:", width="stretch", on_click="ignore")
     link = live.reproduce_link((st.context.url or "").split("?")[0], record.config)
