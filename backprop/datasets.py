@@ -16,7 +16,7 @@ import types
 import numpy as np
 
 from .download import DownloadError, ProgressBar, fetch_files, read_checksums
-from .idx import IDXError, idx_shape, parse_idx
+from .idx import IDXError, check_idx_length, parse_idx
 
 __all__ = [
     "SOURCES",
@@ -258,7 +258,7 @@ def available_sources():
     return {key: _find_folder(spec) is not None for key, spec in SOURCES.items()}
 
 
-STATUS_CODES = ("bundled", "ready", "not_downloaded", "not_installed", "missing", "unreadable")
+STATUS_CODES = ("bundled", "ready", "not_downloaded", "not_installed", "missing", "unreadable", "corrupt")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,7 +267,8 @@ class SourceStatus:
 
     code (one of STATUS_CODES) : "bundled" or "ready" (present: n_train, n_test, folder), "not_downloaded" (full MNIST),
     "not_installed" (Fashion-MNIST), "missing" (the bundled sample: the installation is incomplete),
-    "unreadable" (present, but ``file``'s header cannot be read). folder : where it is or would go.
+    "unreadable" (present, but ``file``'s header cannot be read), "corrupt" (``file`` fails its check: the
+    bundled sample's SHA256SUMS, else its length against its header). folder : where it is or would go.
     """
 
     source: str
@@ -285,21 +286,52 @@ class SourceStatus:
 _ABSENT = {"sample": "missing", "full": "not_downloaded", "fashion": "not_installed"}
 
 
+# (path, size, mtime) -> (shape, problem code or None): each file is checked once until it changes.
+_checked = {}
+
+
+def _check_file(path, ndim, digest):
+    """(shape, None) for a file that passes; (None, "unreadable") or (shape, "corrupt") for one that does not.
+
+    Cheap enough for every page render: the header and the length (gzip trailer) of the file, and, where
+    a checksum is known, a SHA-256 of its bytes once per (size, mtime)."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _checked:
+        try:
+            shape = check_idx_length(path, ndim)
+        except IDXError as e:
+            result = (None, "corrupt" if e.problem.startswith("length mismatch") else "unreadable")
+        else:
+            ok = digest is None or hashlib.sha256(path.read_bytes()).hexdigest() == digest
+            result = (shape, None if ok else "corrupt")
+        _checked[key] = result
+    return _checked[key]
+
+
 def source_status(source):
-    """A SourceStatus: is the source on this machine, and how many images it holds (header reads only)."""
+    """A SourceStatus: is the source on this machine, how many images it holds, and do its files pass their
+    checks (header and length; the bundled sample's checksums), each checked once until it changes."""
     spec = _source(source)
     folder = _find_folder(spec)
     if folder is None:
         return SourceStatus(spec.key, _ABSENT[spec.key], spec.folders()[0])
     try:
-        # Header reads only: a few hundred bytes, fine on every page render.
-        n_train = idx_shape(folder / spec.files[0])[0]
-        n_test = idx_shape(folder / spec.files[2])[0]
-    except IDXError as e:
-        return SourceStatus(spec.key, "unreadable", folder, file=e.file)
-    except OSError as e:
-        return SourceStatus(spec.key, "unreadable", folder, file=os.path.basename(e.filename or ""))
-    return SourceStatus(spec.key, "bundled" if spec.key == "sample" else "ready", folder, n_train, n_test)
+        sums = read_checksums(folder / spec.checksums) if spec.checksums else {}
+    except OSError:
+        return SourceStatus(spec.key, "unreadable", folder, file=spec.checksums)
+    shapes = []
+    for i, name in enumerate(spec.files):
+        if spec.checksums and name not in sums:
+            return SourceStatus(spec.key, "corrupt", folder, file=spec.checksums)
+        try:
+            shape, problem = _check_file(folder / name, 3 if i % 2 == 0 else 1, sums.get(name))
+        except OSError:
+            shape, problem = None, "unreadable"
+        if problem:
+            return SourceStatus(spec.key, problem, folder, file=name)
+        shapes.append(shape)
+    return SourceStatus(spec.key, "bundled" if spec.key == "sample" else "ready", folder, shapes[0][0], shapes[2][0])
 
 
 def load_mnist(normalize=True, flatten=True, one_hot_label=False, source="sample"):
@@ -359,6 +391,8 @@ def _status_line(status):
         return f"{spec.label}: {status.n_train:,} training + {status.n_test:,} test images (in {status.folder})"
     if status.code == "unreadable":
         return f"{spec.label}: unreadable ({status.file} in {status.folder})"
+    if status.code == "corrupt":
+        return f"{spec.label}: damaged ({status.file} in {status.folder} fails its check)"
     if status.code == "not_downloaded":
         return f"{spec.label}: not downloaded — run {DOWNLOAD_COMMAND}"
     if status.code == "not_installed":

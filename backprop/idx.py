@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["IDXError", "parse_idx", "read_idx", "idx_shape", "write_idx"]
+__all__ = ["IDXError", "parse_idx", "read_idx", "idx_shape", "check_idx_length", "write_idx"]
 
 UBYTE = 0x08
 # Only ubyte is supported; the other codes of the format are named so the error message can say
@@ -147,6 +147,27 @@ def idx_shape(path, expect_ndim=None):
     if not head:
         raise IDXError(path, "empty file, not an IDX file")
     return _parse_header(head, path, expect_ndim)[0]
+
+
+def check_idx_length(path, expect_ndim=None):
+    """The shape in an IDX file's header, after checking that the file holds exactly that much data; cheap:
+    the header, and for a gzip file its trailer (the uncompressed length mod 2**32), never the data itself.
+
+    Catches a file cut short or padded; a changed byte in the middle needs a checksum. Raises IDXError."""
+    dims = idx_shape(path, expect_ndim)
+    expected = 4 + 4 * len(dims) + math.prod(dims)
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == _GZIP_MAGIC
+        size = f.seek(0, os.SEEK_END)
+        if gzipped:
+            f.seek(max(size - 4, 0))
+            have = int.from_bytes(f.read(4), "little")
+            expected %= 2**32
+    have = have if gzipped else size
+    if have != expected:
+        raise IDXError(path, f"length mismatch: header says {_fmt_dims(dims)} ({expected} bytes), "
+                             f"the file {'says it unpacks to' if gzipped else 'has'} {have}: cut short or altered")
+    return dims
 
 
 def write_idx(path, array):

@@ -28,13 +28,26 @@ def status_text(status):
                                            n_test=status.n_test, folder=status.folder, file=status.file)
 
 
-st.markdown(T["data_in_use"].format(status=status_text(datasets.source_status(chrome.dataset_in_use()))))
+BROKEN = ("unreadable", "corrupt")  # present, but a file fails its check (backprop.datasets.source_status)
+
+
+def fix_text(status):
+    return T["fix"][status.source].format(folder=status.folder)
+
+
+in_use = datasets.source_status(chrome.dataset_in_use())
+if in_use.code in BROKEN:
+    st.error(f"{status_text(in_use)}. {fix_text(in_use)}", icon=":material/broken_image:")
+else:
+    st.markdown(T["data_in_use"].format(status=status_text(in_use)))
 if not chrome.presenting():
-    statuses = [datasets.source_status(name) for name in datasets.SOURCES]
-    st.markdown("\n".join(
-        f"- {':material/check_circle:' if s.present else ':material/radio_button_unchecked:'} {status_text(s)}"
-        for s in statuses
-    ))
+    def line(s):
+        icon = ":material/check_circle:" if s.present else (
+            ":material/error:" if s.code in BROKEN else ":material/radio_button_unchecked:")
+        fix = f". {fix_text(s)}" if s.code in BROKEN and s.source != in_use.source else ""
+        return f"- {icon} {status_text(s)}{fix}"
+
+    st.markdown("\n".join(line(datasets.source_status(name)) for name in datasets.SOURCES))
     st.caption(T["data_howto"])
 
 st.subheader(T["credits_heading"])

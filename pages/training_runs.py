@@ -1,6 +1,8 @@
 """The runs part of the training page: overlay, comparison table, exports, loading weights; and the wording
 of the core's codes (config problems, run errors, refused weight files). Drawn by pages/training.py.
 """
+import weakref
+
 import streamlit as st
 
 from backprop import live
@@ -43,9 +45,11 @@ def run_error_text(T, info):
 
 def weights_text(T, error):
     """Why a weights file was refused (a WeightsError's code and values), in words."""
-    values = dict(error.values)
+    # Names and values come from the file: shown as plain text (no Markdown link or image a file could carry).
+    values = {k: chrome.escape_markdown(v) if isinstance(v, str) else v for k, v in error.values.items()}
     if error.code == "bad_config":
-        values["problems"] = "; ".join(problem_text(T, c, v) for c, v in values["problems"]) or T["weights_not_json"]
+        values["problems"] = "; ".join(problem_text(T, c, {k: chrome.escape_markdown(x) for k, x in v.items()})
+                                       for c, v in values["problems"]) or T["weights_not_json"]
     if error.code == "mismatch":
         parts = ([T["weights_missing"].format(keys=values["missing"])] if values["missing"] else []) + (
             [T["weights_extra"].format(keys=values["extra"])] if values["extra"] else [])
@@ -138,6 +142,18 @@ def table(T, lab, records):
         st.caption(T["records_dropped"].format(n=lab.dropped, max=lab.max_records))
 
 
+def _on_demand(record, make):
+    """Download data made when the button is clicked, from a weak reference to the run: Streamlit's media
+    file manager keeps a deferred download's callable after its session has closed (until another
+    session's run ends), and that must not keep the run's weights and history alive."""
+    ref = weakref.ref(record)
+
+    def data():
+        alive = ref()
+        return make(alive) if alive is not None else b""
+    return data
+
+
 def export(T, records):
     """Downloads of one run: its history as CSV, its weights as .npz, and a link to its config."""
     all_names = names(T, records)
@@ -148,10 +164,11 @@ def export(T, records):
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
     run_id = c1.selectbox(T["export_pick"], ids, format_func=lambda i: all_names[i], key=P + "export")
     record = by_id[run_id]
-    c2.download_button(T["download_csv"], lambda: live.history_csv(record.losses, record.loss_stride, record.evals),
+    csv = _on_demand(record, lambda r: live.history_csv(r.losses, r.loss_stride, r.evals))
+    c2.download_button(T["download_csv"], csv,
                        file_name=f"run{record.run_id}-history.csv", mime="text/csv", icon=":material/table:",
                        width="stretch", on_click="ignore")
-    c3.download_button(T["download_npz"], lambda: live.weights_npz(record.params, record.config),
+    c3.download_button(T["download_npz"], _on_demand(record, lambda r: live.weights_npz(r.params, r.config)),
                        file_name=f"run{record.run_id}-weights.npz", mime="application/octet-stream",
                        icon=":material/download:", width="stretch", on_click="ignore")
     link = live.reproduce_link((st.context.url or "").split("?")[0], record.config)
@@ -163,22 +180,26 @@ def export(T, records):
 
 def load(T, lab):
     """An uploaded weights file: validated in backprop.live, never unpickled."""
-    upload = st.file_uploader(T["upload"], key=P + "upload", help=T["upload_help"])
+    upload = st.file_uploader(T["upload"], key=P + "upload", help=T["upload_help"],
+                              max_upload_size=live.MAX_WEIGHTS_BYTES // 2**20)
     if upload is None:
         return
     results = st.session_state.setdefault(P + "uploads", {})
+    name = chrome.escape_markdown(upload.name)  # a file name is the uploader's text: never a link here
     if upload.file_id not in results:
         try:
+            if upload.size > live.MAX_WEIGHTS_BYTES:  # server.maxUploadSize stops bigger ones first
+                raise live.WeightsError("too_big", mb=round(upload.size / 2**20),
+                                        max_mb=round(live.MAX_WEIGHTS_BYTES / 2**20))
             config, params = live.load_weights(upload.getvalue())
         except live.WeightsError as e:
-            reason = weights_text(T, e)
-            results[upload.file_id] = ("error", T["weights_refused"].format(name=upload.name, reason=reason))
+            results[upload.file_id] = ("error", T["weights_refused"].format(name=name, reason=weights_text(T, e)))
         else:
             record = live.RunRecord.loaded(lab.new_id(), upload.name, config, params)
             lab.add_record(record)
             st.session_state[P + "inspect"] = record.run_id
             results[upload.file_id] = ("success", T["weights_loaded"].format(
-                name=upload.name, hidden=", ".join(map(str, config.hidden_sizes))))
+                name=name, hidden=", ".join(map(str, config.hidden_sizes))))
     kind, message = results[upload.file_id]
     (st.error if kind == "error" else st.success)(message)
 

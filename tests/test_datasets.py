@@ -3,6 +3,7 @@ import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -270,3 +271,107 @@ def test_home_words_every_status_code_and_source():
         assert "{" not in text
     assert home["status"]["bundled"].format(name="bundled sample", n_train=5000, n_test=10000) == (
         "bundled sample: 5,000 training + 10,000 test images")
+
+
+# --- a damaged bundled sample: Home says so and how to fix it; other pages say it in a sentence -----------
+
+@pytest.fixture
+def damaged_sample(tmp_path, monkeypatch):
+    """A copy of the bundled sample (monkeypatched in as BUNDLED_DIR); the test damages a file of it."""
+    copy = tmp_path / "mnist"
+    shutil.copytree(datasets.BUNDLED_DIR, copy)
+    monkeypatch.setattr(datasets, "BUNDLED_DIR", copy)
+    datasets.clear_cache()
+    yield copy
+    datasets.clear_cache()
+
+
+def flip_byte(path, at=None):
+    data = bytearray(path.read_bytes())
+    at = len(data) // 2 if at is None else at
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_a_flipped_byte_or_a_truncated_file_in_the_sample_is_reported(damaged_sample):
+    assert source_status("sample").code == "bundled"
+    images = damaged_sample / "train-5k-images-idx3-ubyte.gz"
+    flip_byte(images)  # inside the compressed data: header and length still look right
+    status = source_status("sample")
+    assert (status.code, status.file, status.present) == ("corrupt", images.name, False)
+    labels = damaged_sample / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[:-100])
+    assert source_status("sample").file == images.name  # the first damaged file is named
+    with pytest.raises(IDXError) as info:
+        load_dataset("sample")
+    assert info.value.file == images.name and "checksum" in info.value.problem
+
+
+def test_a_truncated_file_of_a_source_without_checksums_is_corrupt(data_dir):
+    make_source_files(data_dir / "mnist")
+    images = data_dir / "mnist" / "train-images-idx3-ubyte.gz"
+    assert source_status("full").code == "ready"
+    images.write_bytes(images.read_bytes()[:-50])
+    assert (source_status("full").code, source_status("full").file) == ("corrupt", images.name)
+    plain = data_dir / "labels-idx1-ubyte"  # not gzipped: its size is checked
+    write_idx(plain, np.zeros(10, np.uint8))
+    assert datasets.check_idx_length(plain) == (10,)
+    plain.write_bytes(plain.read_bytes() + b"\x00")
+    with pytest.raises(IDXError, match="length mismatch"):
+        datasets.check_idx_length(plain)
+
+
+def test_each_file_is_checked_once_until_it_changes(damaged_sample, monkeypatch):
+    hashed = []
+    real = datasets.hashlib.sha256
+    monkeypatch.setattr(datasets.hashlib, "sha256", lambda data: hashed.append(len(data)) or real(data))
+    datasets._checked.clear()
+    assert source_status("sample").code == "bundled" and len(hashed) == 4
+    assert source_status("sample").code == "bundled" and len(hashed) == 4  # cached per (size, mtime)
+    flip_byte(damaged_sample / "t10k-images-idx3-ubyte.gz")
+    assert source_status("sample").code == "corrupt" and len(hashed) == 5  # only the changed file again
+
+
+def test_home_says_the_sample_is_damaged_and_how_to_fix_it(damaged_sample):
+    from conftest import open_page
+
+    (damaged_sample / "t10k-images-idx3-ubyte.gz").write_bytes(
+        (damaged_sample / "t10k-images-idx3-ubyte.gz").read_bytes()[:5000])
+    at = open_page("pages/home.py")
+    assert not at.exception
+    (error,) = at.error
+    assert "bundled sample: damaged — t10k-images-idx3-ubyte.gz" in error.value
+    assert "`git checkout backprop/data`" in error.value and "reinstall Backprop Explorer" in error.value
+    assert at.title[0].value == "Backprop Explorer"
+
+
+def test_the_gradient_check_on_a_damaged_sample_says_a_sentence_not_a_traceback(damaged_sample):
+    """The page has no data to fall back on: its edge (pages/routing.py) shows a short message, and Home says
+    which file is damaged and how to restore it."""
+    from conftest import open_page
+
+    flip_byte(damaged_sample / "t10k-images-idx3-ubyte.gz")
+    at = open_page("pages/gradient_check.py", timeout=60)
+    assert not at.exception
+    shown = " ".join(e.value for e in [*at.error, *at.warning, *at.info, *at.markdown])
+    assert at.error and "IDXError" not in shown and "Traceback" not in shown and "sha256" not in shown
+
+
+def test_start_on_a_damaged_sample_is_worded_after_crossing_the_process_boundary(damaged_sample):
+    """The training process sends an IDXError back as a code and values (it is pickled on the way)."""
+    import pickle
+
+    from backprop import live
+    from pages import training_runs
+
+    flip_byte(damaged_sample / "train-5k-labels-idx1-ubyte.gz")
+    with pytest.raises(IDXError) as info:
+        load_dataset("sample")
+    sent = pickle.loads(pickle.dumps(live.ErrorInfo.of(info.value)))
+    assert sent.code == "data_corrupt" and sent.values["file"] == "train-5k-labels-idx1-ubyte.gz"
+    import tomllib
+
+    with open(Path(__file__).resolve().parents[1] / "pages" / "locales" / "en" / "training.toml", "rb") as f:
+        T = tomllib.load(f)
+    text = training_runs.run_error_text(T, sent)
+    assert text.startswith("the data file train-5k-labels-idx1-ubyte.gz is damaged") and "IDXError" not in text

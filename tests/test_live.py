@@ -407,7 +407,7 @@ def good_arrays(config=TrainConfig(hidden_sizes=(4,))):
     (lambda: pickle.dumps({"W1": np.zeros((784, 4))}), "pickle", {}),
     (lambda: b"\x93NUMPY" + b"\x00" * 20, "single_npy", {}),
     (lambda: b"hello, I am a text file", "not_npz", {}),
-    (lambda: b"PK\x03\x04 broken zip", "unreadable", None),
+    (lambda: b"PK\x03\x04 broken zip", "damaged", {}),
     (lambda: npz_bytes(**{**good_arrays(), "W1": np.zeros((784, 5), np.float32)}), "shape",
      {"key": "W1", "got": (784, 5), "expected": (784, 4), "hidden": (4,)}),
     (lambda: npz_bytes(**{k: v for k, v in good_arrays().items() if k != "b2"}), "mismatch",
