@@ -217,7 +217,7 @@ PAGES_DIR = Path(__file__).parent
 MOMENT_CSS = """
 <style>
 .st-key-chrome_moment_back_arrow, .st-key-chrome_moment_next_arrow { display: none; }
-.st-key-chrome_moment_bar { gap: 0.5rem; }
+.st-key-chrome_moment_bar { gap: 0.5rem; padding-top: 1.2rem; }
 .st-key-chrome_moment_bar [data-testid="stMarkdownContainer"] p { margin: 0; white-space: nowrap; }
 </style>
 """
