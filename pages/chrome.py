@@ -379,6 +379,26 @@ PICKER_CSS = """
 [data-testid="stLayoutWrapper"]:has(> .st-key-chrome_lang_box) { position: absolute; }  /* out of the flow: no gap */
 </style>
 """
+# Every page, on a phone (390 px) and on touch screens: nothing wider than the screen makes the page
+# scroll sideways (wide tables, formulas and code scroll inside themselves, rows of widgets wrap),
+# keyboard hints are hidden where there is no keyboard, and CJK words in table cells never break.
+SMALL_SCREEN_CSS = """
+<style>
+[data-testid="stTable"] td, [data-testid="stTable"] th { word-break: keep-all; }
+@media (hover: none) { button kbd { display: none !important; } }
+@media (max-width: 640px) {
+  [data-testid="stMain"] { overflow-x: hidden; }
+  [data-testid="stTable"], [data-testid="stDataFrame"] { max-width: 100%; overflow-x: auto; }
+  .katex-display, [data-testid="stLatex"], [data-testid="stMarkdownContainer"] .katex-display {
+    max-width: 100%; overflow-x: auto; overflow-y: hidden; }
+  [data-testid="stCode"] pre { max-width: 100%; overflow-x: auto; }
+  [data-testid="stPlotlyChart"], [data-testid="stImage"], iframe { max-width: 100%; }
+  [data-testid="stPlotlyChart"] { overflow-x: auto; }
+  [data-testid="stHorizontalBlock"], .st-key-chrome_moment_bar { flex-wrap: wrap; }
+  [data-testid="stMarkdownContainer"] { overflow-wrap: anywhere; }
+}
+</style>
+"""
 
 
 def _language_picker(T):
@@ -406,7 +426,7 @@ def apply_chrome():
     presenting()
     with st.sidebar:
         st.toggle(T["present_toggle"], key="present", on_change=_sync_present, help=T["present_help"])
-    st.html(PICKER_CSS + (PRESENTATION_CSS if st.session_state.present else ""))  # one element: no extra gap
+    st.html(PICKER_CSS + SMALL_SCREEN_CSS + (PRESENTATION_CSS if st.session_state.present else ""))  # one element: no extra gap
     if st.session_state.present:
         st.query_params["present"] = "1"
     if st.session_state.get("chrome_lang_in_url") and st.query_params.get("lang") != language():
