@@ -431,7 +431,7 @@ def planted_bug(planted):
         st.code("\n".join([f"- {line}" for line in removed] + [f"+ {line}" for line in code]), language="diff",
                 wrap_lines=True)
         why = [line.split("  # ", 1)[1] for line in added if "  # " in line]
-        if why:
+        if why and not PRESENT:  # on a projector the lecturer says why
             st.caption(" ".join(why))
         if PRESENT:  # the one line is the point; both backwards are in the page's normal mode
             return
@@ -546,7 +546,7 @@ if PRESENT:  # one screen per moment: the verdict beside its figure
                     planted_bug(BUGS[config.bug])
         which_ran(check)  # under the fold if it must: the verdict and its evidence come first
     with right, st.container(key="gc_figure"):
-        figures(height=440 if sweeping else 380)
+        figures(height=400 if sweeping else 380)
 else:
     with st.container(key="gc_verdict"):
         verdict()
