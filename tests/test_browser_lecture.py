@@ -13,12 +13,16 @@ SLOW = 60_000  # ms: a loaded 2-core machine
 SHOTS = None  # set to a folder to keep a screenshot of each moment
 
 
-def inside(page, selector):
-    box = page.locator(selector).first.bounding_box()
-    view = page.viewport_size
-    assert box is not None, selector
-    return box["y"] >= 0 and box["x"] >= 0 and box["y"] + box["height"] <= view["height"] + 1 \
-        and box["x"] + box["width"] <= view["width"] + 1
+def inside(page, selector, timeout=SLOW):
+    """True once the element lies inside the viewport (a rerun may still be replacing the last moment's)."""
+    try:
+        page.wait_for_function("""sel => { const e = document.querySelector(sel); if (!e) return false;
+            const r = e.getBoundingClientRect();
+            return r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1; }""",
+                               arg=selector, timeout=timeout)
+        return True
+    except Exception:
+        return False
 
 
 def at_moment(page, k):
