@@ -90,7 +90,7 @@ PAGES = ["/", "/shopping", "/gradient_check", "/training"]
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_every_page_fits_a_phone(app_url, browser, path):
+def test_every_page_fits_a_phone(app_url, browser, path, tmp_path):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:
         page = context.new_page()
@@ -102,7 +102,7 @@ def test_every_page_fits_a_phone(app_url, browser, path):
         if path == "/gradient_check":
             expect(page.get_by_test_id("stTable")).to_be_visible(timeout=SLOW)
         name = path.strip("/") or "home"
-        page.screenshot(path=f"tests/.phone-{name}.png")
+        page.screenshot(path=tmp_path / f"phone-{name}.png")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
     finally:
         context.close()
