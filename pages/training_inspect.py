@@ -20,6 +20,19 @@ ANSWER_CSS = ("<style>.st-key-insp_answer [data-testid='stMetricValue'], .st-key
 TABS = ("tab_weights", "tab_predictions", "tab_confusion", "tab_mistakes", "tab_draw")
 
 
+def open_tab(name):
+    """Open the tab ``name`` ("weights", "predictions", ... as in backprop.live.knobs.INSPECT_TABS) next time."""
+    T = chrome.text("training_inspect")
+    st.session_state["insp_tab"] = T[f"tab_{name}"]
+
+
+def current_tab():
+    """The open tab's name ("weights" until another is picked)."""
+    T = chrome.text("training_inspect")
+    names = {T[key]: key.removeprefix("tab_") for key in TABS}
+    return names.get(st.session_state.get("insp_tab"), "weights")
+
+
 def render(net, x_test, t_test, class_names):
     """Draw the section for ``net`` (a MultiLayerNet or None) on the labelled test set (x_test, t_test)."""
     T = chrome.text("training_inspect")
