@@ -377,7 +377,7 @@ def _progress(snap):
                    rate=f"{snap.rate:,.0f}" if snap.rate == snap.rate else "–", eta=_duration(snap.eta),
                    time=_duration(snap.seconds))
     st.progress(frac, text=T[f"progress_{snap.state}"].format(**numbers))
-    if snap.state in (live.PAUSED, live.FINISHED, live.STOPPED) and snap.iteration:
+    if snap.state in (live.PAUSED, live.FINISHED, live.STOPPED) and snap.iteration and not BIG:
         # where the time went: the book's per-epoch evaluation often costs more than the training
         st.caption(T["timing"].format(
             train=f"{snap.seconds - snap.eval_seconds:.2f}", steps=f"{snap.steps_per_s:,.0f}",
@@ -463,11 +463,11 @@ def _live_view():
     snap = run.snapshot(max_points=LIVE_POINTS)
     _progress(snap)
     _messages(snap)
-    height = 330 if BIG else 290
+    height = 270 if BIG else 290  # on a 1280x720 projector: the moment bar, its line, controls and these
     markers = _markers(snap.adjustments)
     if snap.state == live.RUNNING:  # redrawn twice a second: a canvas, cheap for the browser
         live_curves(figs.live_curves_data(snap.loss, snap.evals, labels=LIVE_LABELS, big=BIG, markers=markers),
-                    key=P + "live_curves", height=height, label=T["live_curves_label"])
+                    key=P + "live_curves", height=int(height * (1.15 if BIG else 1)), label=T["live_curves_label"])
     else:  # still: the interactive Plotly figures, in the same large type (theme=None keeps base_layout's)
         _headline(snap)
         divergence = (snap.divergence.iteration, T["chart_diverged"]) if snap.divergence else None
@@ -515,12 +515,9 @@ def _compare_live():
     if run is not None and getattr(run, "group", None) == group and not run.closed and run.state != live.FINISHED:
         snap = run.snapshot(max_points=LIVE_POINTS)
         runs.append((f"#{snap.run_id} {snap.label}", snap.loss, snap.evals))
-    queued = LAB.view()[1]
-    if queued:
-        st.caption(T["queued"].format(n=queued))
     labels = {"loss": T["overlay_loss"], "accuracy": T["overlay_accuracy"], "iterations": T["iterations"],
               "epochs": T["epochs"], "empty": T["overlay_empty"]}
-    st.plotly_chart(figs.overlay_figure(runs, labels=labels, big=BIG, height=360), key=P + "compare_live",
+    st.plotly_chart(figs.overlay_figure(runs, labels=labels, big=BIG, height=310), key=P + "compare_live",
                     config={"displayModeBar": False}, theme=None)
 
 
@@ -537,7 +534,7 @@ def _inspect(records, divider=True):
             choices[r.run_id] = names[r.run_id]
     if not choices:
         data = datasets.load_dataset(st.session_state[P + "dataset"])
-        training_inspect.render(None, data.x_test, data.t_test, data.class_names)
+        training_inspect.render(None, data.x_test, data.t_test, data.class_names, heading=divider)
         return
     ss = st.session_state
     wanted = ss.pop(P + "url_run", 0)
@@ -563,7 +560,7 @@ def _inspect(records, divider=True):
         net, config = record.net(), record.config
     source = config.dataset if config.dataset in _available() else "sample"
     data = datasets.load_dataset(source)
-    training_inspect.render(net, data.x_test, data.t_test, data.class_names)
+    training_inspect.render(net, data.x_test, data.t_test, data.class_names, heading=divider)
 
 
 # --- the page -------------------------------------------------------------------------------------------------
@@ -599,7 +596,7 @@ with controls:
     (st.sidebar if BIG else controls).button(T["new_run"], on_click=_new_run, icon=":material/restart_alt:",
                                              key=P + "btn_new", help=T["new_run_help"])
     preset = st.session_state[P + "preset"]
-    if len(PRESETS.get(preset, ())) > 1:
+    if len(PRESETS.get(preset, ())) > 1 and not (BIG and MOMENT == "compare" and queued):  # already queued
         st.button(T["compare"].format(n=len(PRESETS[preset])), on_click=_compare, icon=":material/stacked_line_chart:",
                   key=P + "btn_compare", help=T[f"preset_{preset}_help"])
 
