@@ -69,8 +69,9 @@ def test_a_bookmark_of_every_knob_comes_back_on_a_fresh_server_in_a_fresh_browse
         page = context.new_page()
         page.goto(url + "/training?" + urlencode(BOOKMARK, safe=","))
         wait_for_app(page)
-        expect(page.get_by_test_id("stSidebar").get_by_text("Adam")).to_be_visible()
-        page.wait_for_function("() => location.search.includes('tab=confusion')")
+        page.wait_for_function("() => location.search.includes('tab=confusion')", timeout=60_000)
+        optimizer = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Optimizer")
+        expect(optimizer).to_contain_text("Adam", timeout=60_000)
         # the page rewrites its URL from its knobs: a knob it lost would be missing here
         assert query_of(page.url) == BOOKMARK
         expect(page.get_by_role("tab", name="Confusion matrix")).to_have_attribute("aria-selected", "true")
