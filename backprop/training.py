@@ -427,15 +427,76 @@ def check_first_loss(loss, n_classes=10, tolerance=0.1):
     return Check(float(loss), expected, status)
 
 
+ZERO_UPDATE = 1e-8  # an update-to-weight ratio below this is no update at all (float32 resolves ~1e-7 of a weight)
+
+
 def check_update_ratio(ratio, low=1e-4, high=1e-2, too_high=1e-1):
     """An update-to-weight ratio near 1e-3 is "good" (low..high). Below: the layer learns slowly (or has
-    settled); "high" up to ``too_high`` is common early in a run; beyond that training is unstable."""
+    settled); "zero" below ZERO_UPDATE: the layer does not change at all (dead units: a larger learning
+    rate cannot help); "high" up to ``too_high`` is common early in a run; beyond that training is unstable."""
     if ratio is None or not math.isfinite(ratio):
         return Check(math.nan if ratio is None else float(ratio), 1e-3, "unknown" if ratio is None else "too_high")
-    if ratio < low:
+    if ratio < ZERO_UPDATE:
+        status = "zero"
+    elif ratio < low:
         status = "low"
     elif ratio <= high:
         status = "good"
     else:
         status = "high" if ratio <= too_high else "too_high"
     return Check(float(ratio), 1e-3, status)
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Whether a run stopped learning. ``cause``: None (it learns, or too early to say), "dead" (no weight
+    changes any more: with ReLU, every unit died), or "too_high" (the loss jumped far above ln 10, then
+    settled there with the weights almost frozen: saturated units after steps far too large).
+    ``loss``: mean loss over the window; ``ratio``: the largest update-to-weight ratio in it."""
+
+    cause: str | None
+    loss: float = math.nan
+    ratio: float = math.nan
+    since: int = 0  # the first iteration of the window judged
+
+    @property
+    def stalled(self):
+        return self.cause is not None
+
+
+def check_stalled(loss_iterations, losses, ratio_iterations, ratios, *, peak_loss=None, n_classes=10, window=100,
+                  loss_tolerance=0.1, slow=1e-4, spike=2.0):
+    """Has the network stopped learning? Fed by what a run already records: the loss per iteration
+    (``loss_iterations``, ``losses``: any downsampling), the update-to-weight ratios measured now and
+    then (``ratio_iterations`` (m,), ``ratios`` (m, layers)), and the largest loss seen (``peak_loss``,
+    else the largest in ``losses``).
+
+    Stalled when, over the last ``window`` iterations, the mean loss stays within ``loss_tolerance``
+    (relative) of ln(n_classes), the loss of a network that answers the same for every image, and
+    - every ratio is below ZERO_UPDATE ("dead": the weights do not change at all; with ReLU every unit
+      outputs 0 for every image, so no gradient reaches the weights), or
+    - every ratio is below ``slow`` after the loss once exceeded ``spike`` x ln(n_classes) ("too_high").
+    A run that learns slowly at a small learning rate has small but live updates and never spiked: it is
+    not stalled (its remedy is the opposite one). Returns a Stall.
+    """
+    its, loss = np.asarray(loss_iterations, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+    r_its, r = np.asarray(ratio_iterations, dtype=np.float64), np.asarray(ratios, dtype=np.float64)
+    if len(its) == 0 or its[-1] < window or len(r_its) == 0:
+        return Stall(None)
+    since = its[-1] - window
+    recent_loss, recent_r = loss[its > since], r[r_its > since]
+    if len(recent_loss) == 0 or len(recent_r) < 2 or not np.isfinite(recent_loss).all():
+        return Stall(None)
+    mean, top = float(recent_loss.mean()), float(np.max(recent_r)) if recent_r.size else math.nan
+    expected = math.log(n_classes)
+    if not (abs(mean - expected) <= loss_tolerance * expected and math.isfinite(top)):
+        return Stall(None, mean, top, int(since) + 1)
+    finite = loss[np.isfinite(loss)]
+    peak = peak_loss if peak_loss is not None else (float(finite.max()) if len(finite) else math.nan)
+    if top < ZERO_UPDATE:
+        cause = "dead"
+    elif top < slow and peak > spike * expected:
+        cause = "too_high"
+    else:
+        cause = None
+    return Stall(cause, mean, top, int(since) + 1)

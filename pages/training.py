@@ -11,15 +11,18 @@ from dataclasses import replace
 import streamlit as st
 
 from backprop import datasets, live
+from backprop import urlstate as U
+from backprop.live import knobs as KU
 from backprop.figures import training as figs
 from backprop.optimizers import OPTIMIZERS
 from backprop.training import (LIVE_FIELDS, OPTIMIZER_PARAMS, PRESETS, ConfigError, TrainConfig, check_first_loss,
-                               check_update_ratio)
+                               check_stalled, check_update_ratio)
 from pages import chrome, training_inspect, training_runs
 from pages.components.live_curves import live_curves
 from pages.training_runs import g as _g
 
 T = chrome.text("training")
+S = chrome.text("training_state")  # words added for links, moments and stalled runs (issue 9)
 BIG = chrome.presenting()
 P = "training_"  # session-state prefix of this page
 POOL = live.default_pool()  # the server's trainer processes: one per process, shared by every session
@@ -27,6 +30,7 @@ POOL = live.default_pool()  # the server's trainer processes: one per process, s
 # server is quiet, 1 or 2 when it is busy, because each redraw costs the server CPU time others could use.
 STALE = 2.0  # seconds: a live view older than this says how old it is
 RATE_EVERY = 5.0  # seconds between two looks at the load by a live view (a new rate redraws the whole page)
+COMPARE_REFRESH = 2.0  # the comparison overlay (a Plotly figure: costlier to redraw than the canvas)
 SANITY_REFRESH = 2.0  # the badges and the ratio chart move slowly: redrawn every 2 s
 LIVE_POINTS = 600  # buckets per live curve: plenty for a 700-pixel-wide chart
 
@@ -38,7 +42,8 @@ DECAYS = (0.0, 0.0001, 0.001, 0.01, 0.1, 0.2, 0.5, 1.0)
 TRAIN_SIZES = (0, 100, 300, 1000, 3000, 10_000, 30_000)
 OPT_PARAM_CHOICES = {"momentum": (0.5, 0.8, 0.9, 0.95, 0.99), "decay_rate": (0.9, 0.95, 0.99, 0.999),
                      "beta1": (0.5, 0.8, 0.9, 0.95, 0.99), "beta2": (0.99, 0.999, 0.9999)}
-STATUS_COLORS = {"good": "green", "low": "orange", "high": "orange", "too_high": "red", "unknown": "gray"}
+STATUS_COLORS = {"good": "green", "low": "orange", "zero": "red", "high": "orange", "too_high": "red",
+                 "unknown": "gray"}
 
 
 def _duration(seconds):
@@ -102,15 +107,62 @@ def _init_knobs():
         _set_knobs(TrainConfig(dataset=chrome.dataset_in_use() if chrome.dataset_in_use() in _available()
                                else "sample"))
         ss[P + "preset"] = "ch5"
-    if not ss.get(P + "link_read"):  # a reproduce link prefills the knobs once per session
-        ss[P + "link_read"] = True
-        config, problems = live.config_from_query(st.query_params.to_dict(), available=_available())
-        if config is not None:
-            _set_knobs(config)
-            ss[P + "preset"] = "custom"
-            ss[P + "link_note"] = problems
-            for key in TrainConfig().to_dict():
-                st.query_params.pop(key, None)  # ours, applied: later knob changes would make them stale
+
+
+# --- the URL: every knob, the preset, the inspection tab and run (backprop/live/knobs.py's table) ----------
+
+def _url_query():
+    return {k: st.query_params.get_all(k) for k in st.query_params}
+
+
+def _ours(query):
+    return {k: v[-1] for k, v in query.items() if k in KU.URL_FIELDS}
+
+
+def _link_problems(problems):
+    """Warnings naming each parameter of the link that could not be used as given (values as plain text)."""
+    standard = [p for p in problems if p.code != "not_uniform"]
+    chrome.show_url_problems(standard)
+    for p in problems:
+        if p.code == "not_uniform":
+            chrome.warn_param(S["url_not_uniform"], name=p.name, value=p.value, used=p.used[0])
+
+
+def _read_url():
+    """The URL sets the knobs on a session's first visit, and whenever it changed from outside (Back,
+    Forward, an edited link); otherwise the knobs are the truth and ``_write_url`` follows them."""
+    ss = st.session_state
+    ours = _ours(_url_query())
+    written = ss.get(P + "url_written")
+    if written is not None and (ours == written or not ours):  # nothing new (or back from another page)
+        return
+    knobs, page, problems = KU.knobs_from_url(ours)
+    available = _available()
+    if knobs["dataset"] not in available:
+        st.warning(T["link_problem"].format(problem=training_runs.problem_text(
+            T, "dataset_missing", {"dataset": chrome.escape_markdown(knobs["dataset"])})))
+        knobs["dataset"] = "sample"
+    if written is None and not ours:  # a plain visit: keep the session's data set
+        knobs["dataset"] = ss[P + "dataset"]
+    for name, value in knobs.items():
+        ss[P + name] = value
+    ss["dataset"] = knobs["dataset"]
+    ss[P + "preset"] = page["preset"]
+    training_inspect.open_tab(page["tab"])
+    ss[P + "url_run"] = page["run"]
+    _link_problems(problems)
+    ss[P + "url_written"] = ours
+
+
+def _write_url():
+    """The URL says the knobs as they are now (defaults left out), so any state is a link."""
+    ss = st.session_state
+    inspected = ss.get(P + "inspect") or 0  # 0: the current run; a past one by its number
+    want = KU.url_from_knobs(_knobs_state(), preset=ss[P + "preset"], tab=training_inspect.current_tab(),
+                             run=inspected if LAB.record(inspected) is not None else 0)
+    state, _ = U.parse(KU.URL_FIELDS, want)  # typed again, for chrome's one-update write
+    chrome.write_url_state(KU.URL_FIELDS, state)
+    ss[P + "url_written"] = want
 
 
 # --- commands (button callbacks: they run before the page is drawn) --------------------------------
@@ -231,6 +283,45 @@ def _unit_changed():
     st.session_state[P + "length"] = live.convert_length(knobs, _train_images(knobs["dataset"]))
 
 
+# --- moments for the clicker: the chapter-5 run, pause, inspect, chapter 6's optimizers -------------------
+
+MOMENTS = ("run", "pause", "inspect", "compare")
+
+
+def _enter_moment(k):
+    """What arriving at moment k does (once per arrival, never on a plain rerun)."""
+    ss = st.session_state
+    run = LAB.current
+    if MOMENTS[k] == "run":
+        if run is None or run.state != live.RUNNING:
+            if run is None or run.state not in (live.PAUSED,) or ss[P + "preset"] != "ch5":
+                _set_knobs(replace(PRESETS["ch5"][0][1], dataset=ss[P + "dataset"], seed=ss[P + "seed"]))
+                ss[P + "preset"] = "ch5"
+            _start()
+    elif MOMENTS[k] in ("pause", "inspect"):
+        if run is not None and run.state == live.RUNNING:
+            _pause()
+    elif MOMENTS[k] == "compare":
+        group = ss.get(P + "overlay_group")
+        if group is None or not any(r.group == group for r in LAB.records()) and LAB.current is not None \
+                and getattr(LAB.current, "group", None) != group:
+            ss[P + "preset"] = "ch6_optimizers"
+            _apply_preset()
+            _compare()
+
+
+def _moments():
+    """The moment bar (chrome.moments); entering a moment acts, as the lecturer would with the mouse."""
+    ss = st.session_state
+    asked = st.query_params.get("moment") is not None
+    k = chrome.moments("training", len(MOMENTS), [S[f"moment_{m}"] for m in MOMENTS])
+    seen = ss.get(P + "moment_seen")
+    if (seen is None and asked) or (seen is not None and seen != k):
+        _enter_moment(k)
+    ss[P + "moment_seen"] = k
+    return MOMENTS[k]
+
+
 # --- knobs ----------------------------------------------------------------------------------------------
 
 def _options(standard, value):
@@ -298,7 +389,7 @@ def _progress(snap):
     st.progress(frac, text=T[f"progress_{snap.state}"].format(**numbers))
     if snap.state == live.RUNNING:
         _sharing(snap)
-    if snap.state in (live.PAUSED, live.FINISHED, live.STOPPED) and snap.iteration:
+    if snap.state in (live.PAUSED, live.FINISHED, live.STOPPED) and snap.iteration and not BIG:
         # where the time went: the book's per-epoch evaluation often costs more than the training
         st.caption(T["timing"].format(
             train=f"{snap.seconds - snap.eval_seconds:.2f}", steps=f"{snap.steps_per_s:,.0f}",
@@ -322,14 +413,44 @@ def _badges(snap):
         text = (T["badge_first_loss_none"] if first.status == "unknown"
                 else T["badge_first_loss"].format(loss=f"{first.value:.2f}", expected=f"{first.expected:.2f}"))
         st.badge(text, color=STATUS_COLORS[first.status], help=T[f"first_loss_{first.status}"])
+        stalled = _stall(snap).stalled
         for name, ratio in snap.last_ratios.items():
             check = check_update_ratio(ratio)
+            # a low or zero ratio has opposite remedies: a larger lr for a slow run, a smaller one (and He
+            # init) for a network that jumped and died; the tooltip says which this is
+            status = check.status if check.status not in ("low", "zero") else (
+                "zero" if check.status == "zero" else "low_stalled" if stalled else "low")
+            help_text = S[f"ratio_{status}"] if status in ("low", "zero", "low_stalled") else T[f"ratio_{status}"]
             # one significant digit: the order of magnitude is the lesson, and an unchanged badge is not redrawn
             st.badge(T["badge_ratio"].format(layer=name, ratio=f"{ratio:.0e}"), color=STATUS_COLORS[check.status],
-                     help=T[f"ratio_{check.status}"])
+                     help=help_text)
+
+
+def _stall(snap):
+    """backprop.training.check_stalled on what the snapshot holds (the loss curve, the ratios)."""
+    curve = snap.loss
+    return check_stalled(curve.x, curve.mean, snap.ratio_iterations, snap.ratios, peak_loss=curve.peak())
+
+
+def _stall_warning(snap, stall):
+    """Say that the network stopped learning, why and what to do; pause a lone run once so it stops wasting time."""
+    cause = f"stalled_{stall.cause}_{snap.config.activation}" if stall.cause == "dead" else "stalled_too_high"
+    st.error(S[cause].format(loss=f"{stall.loss:.2f}", since=f"{stall.since:,}", lr=_g(snap.config.lr),
+                             suggest=_g(snap.config.lr / 100 if snap.config.lr >= 1 else snap.config.lr / 10),
+                             ratio=f"{stall.ratio:.0e}"), icon=":material/heart_broken:")
+    ss = st.session_state
+    run = LAB.current
+    if snap.state == live.RUNNING and run is not None and ss.get(P + "stall_paused") != snap.run_id:
+        ss[P + "stall_paused"] = snap.run_id
+        if not LAB.view()[1]:  # a comparison in the queue goes on: its lesson may be this very failure
+            run.pause()
+            st.caption(S["stalled_paused"])
 
 
 def _messages(snap):
+    stall = _stall(snap)
+    if stall.stalled:
+        _stall_warning(snap, stall)
     d = snap.divergence
     if d is not None:
         key = "diverged" if d.weights_finite else "diverged_broken"
@@ -348,6 +469,18 @@ def _messages(snap):
         st.caption(T["adjusted"].format(changes=changes, it=f"{a.iteration:,}"))
 
 
+def _markers(adjustments):
+    """[(iteration, "lr → 0.01"), ...]: where a live knob changed, for the loss curve."""
+    return [(a.iteration, ", ".join(f"{T.get(k, k)} → {_g(v)}" for k, v in a.changes)) for a in adjustments]
+
+
+def _headline(snap):
+    """A finished (or stopped) run's final test accuracy, in large type above its curves."""
+    if snap.state in (live.FINISHED, live.STOPPED) and len(snap.evals):
+        st.markdown(S["final_headline"].format(test=f"{snap.evals[-1, 3]:.1%}", train=f"{snap.evals[-1, 2]:.1%}",
+                                               it=f"{snap.iteration:,}"))
+
+
 def _live_view():
     run = LAB.current
     if run is None:
@@ -356,18 +489,20 @@ def _live_view():
     snap = run.snapshot(max_points=LIVE_POINTS)
     _progress(snap)
     _messages(snap)
-    height = 330 if BIG else 290
+    height = 270 if BIG else 290  # on a 1280x720 projector: the moment bar, its line, controls and these
+    markers = _markers(snap.adjustments)
     if snap.state == live.RUNNING:  # redrawn twice a second: a canvas, cheap for the browser
-        live_curves(figs.live_curves_data(snap.loss, snap.evals, labels=LIVE_LABELS, big=BIG),
-                    key=P + "live_curves", height=height, label=T["live_curves_label"])
-    else:  # still: the interactive Plotly figures
+        live_curves(figs.live_curves_data(snap.loss, snap.evals, labels=LIVE_LABELS, big=BIG, markers=markers),
+                    key=P + "live_curves", height=int(height * (1.15 if BIG else 1)), label=T["live_curves_label"])
+    else:  # still: the interactive Plotly figures, in the same large type (theme=None keeps base_layout's)
+        _headline(snap)
         divergence = (snap.divergence.iteration, T["chart_diverged"]) if snap.divergence else None
         left, right = st.columns([3, 2])
         left.plotly_chart(figs.loss_figure(snap.loss, labels=LOSS_LABELS, big=BIG, height=height,
-                                           divergence=divergence),
-                          key=P + "loss_chart", config={"displayModeBar": False})
+                                           divergence=divergence, markers=markers),
+                          key=P + "loss_chart", config={"displayModeBar": False}, theme=None)
         right.plotly_chart(figs.accuracy_figure(snap.evals, labels=ACC_LABELS, big=BIG, height=height),
-                           key=P + "acc_chart", config={"displayModeBar": False})
+                           key=P + "acc_chart", config={"displayModeBar": False}, theme=None)
     # A run ended, paused itself or handed over to the next queued run, or the server's load changed the
     # redraw rate: redraw the whole page once (the fragment's timer is set there).
     ss = st.session_state
@@ -390,7 +525,7 @@ def _sanity_view():
     _badges(snap)
     if st.session_state.get(P + "show_ratios"):  # the toggle itself is drawn below, outside the fragments
         st.plotly_chart(figs.ratio_figure(snap.ratio_iterations, snap.ratios, labels=RATIO_LABELS, big=BIG),
-                        key=P + "ratio_chart", config={"displayModeBar": False})
+                        key=P + "ratio_chart", config={"displayModeBar": False}, theme=None)
 
 
 LOSS_LABELS = {"x": T["iterations"], "y": T["loss"], "raw": T["loss_raw"], "smooth": T["loss_smooth"],
@@ -402,8 +537,25 @@ LIVE_LABELS = {**LOSS_LABELS, "epochs": T["epochs"], "accuracy": T["accuracy"], 
                "test": T["test"]}
 # --- inspect (drawn by pages/training_inspect.py) --------------------------------------------------------------
 
-def _inspect(records):
-    st.divider()
+def _compare_live():
+    """Moment 4 on the projector: the comparison's runs overlaid as they finish, the running one included."""
+    group = st.session_state.get(P + "overlay_group")
+    records = [r for r in LAB.records() if group is not None and r.group == group]
+    run = LAB.current
+    names = training_runs.names(T, records)
+    runs = [(names[r.run_id], r.curve(), r.evals) for r in records]
+    if run is not None and getattr(run, "group", None) == group and not run.closed and run.state != live.FINISHED:
+        snap = run.snapshot(max_points=LIVE_POINTS)
+        runs.append((f"#{snap.run_id} {snap.label}", snap.loss, snap.evals))
+    labels = {"loss": T["overlay_loss"], "accuracy": T["overlay_accuracy"], "iterations": T["iterations"],
+              "epochs": T["epochs"], "empty": T["overlay_empty"]}
+    st.plotly_chart(figs.overlay_figure(runs, labels=labels, big=BIG, height=310), key=P + "compare_live",
+                    config={"displayModeBar": False}, theme=None)
+
+
+def _inspect(records, divider=True):
+    if divider:
+        st.divider()
     choices = {}
     run = LAB.current
     if run is not None:
@@ -414,9 +566,14 @@ def _inspect(records):
             choices[r.run_id] = names[r.run_id]
     if not choices:
         data = datasets.load_dataset(st.session_state[P + "dataset"])
-        training_inspect.render(None, data.x_test, data.t_test, data.class_names)
+        training_inspect.render(None, data.x_test, data.t_test, data.class_names, heading=divider)
         return
     ss = st.session_state
+    wanted = ss.pop(P + "url_run", 0)
+    if wanted in choices:
+        ss[P + "inspect"] = wanted
+    elif wanted:
+        st.caption(S["url_run_missing"].format(run=wanted))
     if ss.get(P + "inspect") not in choices:
         ss[P + "inspect"] = next(iter(choices))
     if len(choices) > 1:
@@ -435,21 +592,23 @@ def _inspect(records):
         net, config = record.net(), record.config
     source = config.dataset if config.dataset in _available() else "sample"
     data = datasets.load_dataset(source)
-    training_inspect.render(net, data.x_test, data.t_test, data.class_names)
+    training_inspect.render(net, data.x_test, data.t_test, data.class_names, heading=divider)
 
 
 # --- the page -------------------------------------------------------------------------------------------------
 
 _init_knobs()
-st.title(T["title"])
-if not BIG:  # on a projector the presenter says it; the curves need the room
+_read_url()
+if not BIG:  # on a projector the moment bar says where we are; the curves need the room
+    st.title(T["title"])
     st.markdown(T["intro"])
-for code, values in st.session_state.pop(P + "link_note", None) or ():
-    st.warning(T["link_problem"].format(problem=training_runs.problem_text(T, code, values)))
+MOMENT = _moments()
+if BIG:
+    st.markdown(S[f"moment_{MOMENT}_explain"])
 _knobs()
 
 run, queued = LAB.view()
-if run is None and not LAB.records() and live.run_from_earlier_server(st.query_params.get("run")):
+if run is None and not LAB.records() and live.run_from_earlier_server(st.query_params.get("run_id")):
     st.info(T["runs_lost"], icon=":material/history:")
 state = run.state if run is not None else None
 can_step = state not in (live.RUNNING,)
@@ -471,7 +630,7 @@ with controls:
     (st.sidebar if BIG else controls).button(T["new_run"], on_click=_new_run, icon=":material/restart_alt:",
                                              key=P + "btn_new", help=T["new_run_help"])
     preset = st.session_state[P + "preset"]
-    if len(PRESETS.get(preset, ())) > 1:
+    if len(PRESETS.get(preset, ())) > 1 and not (BIG and MOMENT == "compare" and queued):  # already queued
         st.button(T["compare"].format(n=len(PRESETS[preset])), on_click=_compare, icon=":material/stacked_line_chart:",
                   key=P + "btn_compare", help=T[f"preset_{preset}_help"])
 
@@ -493,11 +652,18 @@ st.session_state[P + "drawn"] = (run.run_id, state) if run is not None else None
 refresh = st.session_state[P + "refresh"] = POOL.refresh_interval()
 st.session_state[P + "refresh_at"] = time.monotonic()
 if run is not None:  # a bookmark of this page then tells, after a server restart, that the run was lost
-    st.query_params["run"] = live.run_token(run.run_id)
-st.fragment(_live_view, run_every=refresh if ticking else None)()
+    st.query_params["run_id"] = live.run_token(run.run_id)
+if BIG and MOMENT == "inspect" and not ticking:  # on the projector the moment's figure comes first
+    _inspect(LAB.records(), divider=False)
+elif BIG and MOMENT == "compare":
+    st.fragment(_compare_live, run_every=COMPARE_REFRESH if ticking else None)()
+else:
+    st.fragment(_live_view, run_every=refresh if ticking else None)()
 st.fragment(_sanity_view, run_every=SANITY_REFRESH if ticking else None)()
 if run is not None:
     st.toggle(T["show_ratios"], key=P + "show_ratios", help=T["ratio_help"])
+if BIG and MOMENT in ("inspect", "compare"):
+    st.fragment(_live_view, run_every=refresh if ticking else None)()
 
 training_runs.render(LAB)
 # A training network changes under the inspector: inspecting is for a paused or finished run (which
@@ -505,5 +671,6 @@ training_runs.render(LAB)
 if ticking:
     st.divider()
     st.caption(T["inspect_while_running"])
-else:
+elif not (BIG and MOMENT == "inspect"):
     _inspect(LAB.records())
+_write_url()

@@ -20,11 +20,26 @@ ANSWER_CSS = ("<style>.st-key-insp_answer [data-testid='stMetricValue'], .st-key
 TABS = ("tab_weights", "tab_predictions", "tab_confusion", "tab_mistakes", "tab_draw")
 
 
-def render(net, x_test, t_test, class_names):
-    """Draw the section for ``net`` (a MultiLayerNet or None) on the labelled test set (x_test, t_test)."""
+def open_tab(name):
+    """Open the tab ``name`` ("weights", "predictions", ... as in backprop.live.knobs.INSPECT_TABS) next time."""
+    T = chrome.text("training_inspect")
+    st.session_state["insp_tab"] = T[f"tab_{name}"]
+
+
+def current_tab():
+    """The open tab's name ("weights" until another is picked)."""
+    T = chrome.text("training_inspect")
+    names = {T[key]: key.removeprefix("tab_") for key in TABS}
+    return names.get(st.session_state.get("insp_tab"), "weights")
+
+
+def render(net, x_test, t_test, class_names, heading=True):
+    """Draw the section for ``net`` (a MultiLayerNet or None) on the labelled test set (x_test, t_test);
+    ``heading=False`` leaves out its heading (and, in presentation mode, the weights' caption)."""
     T = chrome.text("training_inspect")
     big = chrome.presenting()
-    st.subheader(T["heading"])
+    if not (big and heading is False):  # on the projector the moment bar already says where we are
+        st.subheader(T["heading"])
     if net is None:
         st.info(T["no_net"], icon=":material/search:")
         return
@@ -71,7 +86,8 @@ def _chart(fig, key, width="stretch"):
 
 def _weights(T, big, net, x_test, t_test, class_names):
     total = net.sizes[1]
-    st.caption(T["weights_caption"])
+    if not big:  # on the projector the lecturer says it; the tiles need the room
+        st.caption(T["weights_caption"])
     if big or total <= 10:
         shown = min(total, 30)
     else:

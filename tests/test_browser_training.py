@@ -43,3 +43,99 @@ def test_the_loss_chart_moves_while_training_and_pause_stops_it(app_url, page):
     time.sleep(1.0)
     assert iteration(page) == paused_at  # nothing moves while paused
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+# --- issue 9: every state a link, the clicker's moments on one screen, a phone ----------------------------
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from conftest import running_app, wait_for_app
+
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+BOOKMARK = {"hidden_sizes": "20,20,20", "activation": "sigmoid", "weight_init": "xavier", "optimizer": "Adam",
+            "lr": "0.002", "beta1": "0.8", "beta2": "0.99", "batch_size": "32", "epochs": "3",
+            "weight_decay": "0.001", "train_size": "1000", "seed": "42", "dtype": "float64", "preset": "custom",
+            "tab": "confusion"}
+
+
+def query_of(url):
+    return {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def test_a_bookmark_of_every_knob_comes_back_on_a_fresh_server_in_a_fresh_browser(browser):
+    with running_app() as url:  # nobody has used this server: nothing in memory helps
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        page = context.new_page()
+        page.goto(url + "/training?" + urlencode(BOOKMARK, safe=","))
+        wait_for_app(page)
+        page.wait_for_function("() => location.search.includes('tab=confusion')", timeout=60_000)
+        optimizer = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Optimizer")
+        expect(optimizer).to_contain_text("Adam", timeout=60_000)
+        # the page rewrites its URL from its knobs: a knob it lost would be missing here
+        assert query_of(page.url) == BOOKMARK
+        expect(page.get_by_role("tab", name="Confusion matrix")).to_have_attribute("aria-selected", "true")
+        expect(page.get_by_test_id("stAlert")).to_have_count(0)
+        # a knob turned in the page is in the URL at once, before any run
+        page.goto(url + "/training?lr=[click here](http://127.0.0.1:8809/phish)&batch_size=1000000")
+        wait_for_app(page)
+        alert = page.get_by_test_id("stAlert").filter(has_text="lr")
+        expect(alert).to_contain_text("[click here](http")  # the value, as text
+        assert alert.locator("a").count() == 0 and alert.locator("img").count() == 0
+        expect(page.get_by_test_id("stAlert").filter(has_text="batch_size")).to_contain_text("using 1000")
+        context.close()
+
+
+def inside(page, locator):
+    box = locator.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720 and box["x"] >= 0 and \
+        box["x"] + box["width"] <= 1280
+
+
+MOMENT_VIEWS = [  # (figure, explanation) of each moment on the projector
+    ('[data-testid="stCustomComponentV1"], .st-key-training_live_curves, .st-key-training_loss_chart',
+     "The book's chapter 5 run"),
+    (".st-key-training_loss_chart .js-plotly-plot", "between two mini-batches"),
+    (".st-key-insp_weights_fig .js-plotly-plot", "Inside the network"),
+    (".st-key-training_compare_live .js-plotly-plot", "Chapter 6"),
+]
+
+
+def test_the_clicker_walks_the_training_moments_each_on_one_screen(app_url, page):
+    page.goto(app_url + "/training?present=1&moment=1")
+    wait_for_app(page)
+    for k, (figure, words) in enumerate(MOMENT_VIEWS, start=1):
+        if k > 1:
+            page.keyboard.press("PageDown")
+            page.wait_for_function(f"() => location.search.includes('moment={k}')")
+        expect(page.get_by_text(f"{k} of 4")).to_be_visible()
+        explanation = page.get_by_test_id("stMarkdownContainer").filter(has_text=words).first
+        chart = page.locator(figure).first
+        expect(chart).to_be_visible(timeout=40_000)
+        expect(explanation).to_be_visible()
+        time.sleep(1.0)  # let the figure paint
+        assert inside(page, explanation), f"moment {k}: explanation off screen"
+        assert inside(page, chart), f"moment {k}: figure off screen {chart.bounding_box()}"
+        page.screenshot(path=str(SHOTS / f"training-moment{k}.png"))
+        if k == 1:
+            time.sleep(3)
+            page.screenshot(path=str(SHOTS / "training.png"))  # the README's: mid-run, presentation mode
+    page.keyboard.press("PageDown")  # nothing after the last moment of the chapter: it stays
+    time.sleep(1.0)
+    assert "moment=4" in page.url and "/training" in page.url
+    page.keyboard.press("PageUp")
+    page.wait_for_function("() => location.search.includes('moment=3')")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.get_by_role("button", name="Stop").click()
+
+
+def test_on_a_phone_the_page_does_not_scroll_sideways(browser, app_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(app_url + "/training?lr=0.05")
+    wait_for_app(page)
+    expect(page.get_by_role("button", name="Start")).to_be_visible()
+    time.sleep(1.0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "training-phone.png"))
+    context.close()

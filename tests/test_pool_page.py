@@ -81,12 +81,12 @@ def test_the_largest_network_is_refused_with_what_fits(page):
 
 
 def test_a_bookmark_from_before_a_server_restart_says_the_runs_were_lost(page):
-    at = page({"run": "5f3a-2"})  # a token of another start of the server
+    at = page({"run_id": "5f3a-2"})  # a token of another start of the server
     assert any("runs trained before were lost" in i.value for i in at.info)
     at = page()
     click(at, "step")
     token = live.run_token(at.session_state["training_lab"].current.run_id)
-    assert at.query_params["run"] in (token, [token])  # AppTest gives a value or a list, by version
+    assert at.query_params["run_id"] in (token, [token])  # AppTest gives a value or a list, by version
     assert not any("were lost" in i.value for i in at.info)
 
 

@@ -239,8 +239,9 @@ def test_a_reproduce_link_prefills_the_knobs_and_bad_values_keep_their_default(p
     assert (ss["training_optimizer"], ss["training_lr"], ss["training_layers"], ss["training_width"]) == (
         "Adam", 0.001, 2, 100)
     assert ss["training_init"] == "he" and ss["training_batch_size"] == 100
-    assert "batch_size" in texts(at.warning) and "'lots'" in texts(at.warning)
-    assert not {"optimizer", "lr", "hidden_sizes"} & set(at.query_params)  # applied, then dropped from the URL
+    assert "batch\\_size=lots: not a number; using 100" in texts(at.warning)  # named, quoted as plain text
+    assert at.query_params["optimizer"] == "Adam" and at.query_params["hidden_sizes"] == "100,100"  # kept
+    assert "batch_size" not in at.query_params  # the default it fell back to is left out
     set_length(at, 30)
     click(at, "start")
     finish(at)

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import BACKWARD, FORWARD, GOOD, MUTED, SEQUENCE, base_layout, empty_figure
+from .style import ACTIVE, BACKWARD, FORWARD, GOOD, MUTED, SEQUENCE, base_layout, empty_figure
 
 LN10 = math.log(10)
 RATIO_BAND = (1e-4, 1e-2)
@@ -38,11 +38,20 @@ def _loss_top(curve):
     return max(LN10 * 1.15, float(np.percentile(finite, 99)) * 1.05) if len(finite) else LN10 * 1.15
 
 
-def loss_figure(curve, *, labels, big=False, height=300, divergence=None):
+def _add_markers(fig, markers, top, big):
+    """A dotted vertical line and its label at each (iteration, text): where a live knob changed."""
+    for i, (it, text) in enumerate(markers or ()):
+        fig.add_vline(x=it, line=dict(color=ACTIVE, width=2, dash="dot"))
+        fig.add_annotation(x=it, y=top * (0.97 - 0.09 * (i % 3)), text=text, showarrow=False, xanchor="left",
+                           xshift=4, font=dict(color="#9a6700", size=18 if big else 13))
+
+
+def loss_figure(curve, *, labels, big=False, height=300, divergence=None, markers=()):
     """Mini-batch loss per iteration: raw values faint, the smoothed (EMA) line strong, ln 10 for reference.
 
     curve: a backprop.live.Curve; labels: dict with "x", "y", "raw", "smooth", "chance";
-    divergence: (iteration, text) to mark where the loss became NaN or infinite.
+    divergence: (iteration, text) to mark where the loss became NaN or infinite;
+    markers: [(iteration, text)] where a knob changed mid-run (e.g. "learning rate → 0.01").
     """
     if len(curve) == 0:
         return empty_figure(labels.get("empty", ""), big=big)
@@ -59,6 +68,7 @@ def loss_figure(curve, *, labels, big=False, height=300, divergence=None):
     top = _loss_top(curve)
     fig.update_yaxes(title_text=labels["y"], range=[0, top], rangemode="tozero")
     fig.update_xaxes(title_text=labels["x"], rangemode="tozero")
+    _add_markers(fig, markers, top, big)
     if divergence is not None:
         it, text = divergence
         fig.add_vline(x=it, line=dict(color=BACKWARD, width=2, dash="dash"))
@@ -157,13 +167,14 @@ def _rounded(a, digits=5):
     return [float(f"{v:.{digits}g}") if math.isfinite(v) else None for v in a.tolist()]
 
 
-def live_curves_data(curve, evals, *, labels, big=False):
+def live_curves_data(curve, evals, *, labels, big=False, markers=()):
     """What the live canvas chart (pages/components/live_curves) draws while a run goes on: the loss
     panel and the accuracy panel of loss_figure and accuracy_figure, as plain JSON-able data.
 
     Streamlit 1.67 rebuilds a Plotly chart from scratch whenever its data changes; in the browser that
     costs several times more than drawing these lines on a canvas, which matters when the browser
-    shares the machine with the training. Same colours, same reference line, same ranges.
+    shares the machine with the training. Same colours, same reference line, same ranges, the same
+    markers (``[(iteration, text)]`` where a knob changed) as vertical lines on the loss panel.
     """
     evals = np.asarray(evals)
     rx, ry = _raw_band(curve) if len(curve) else (np.empty(0), np.empty(0))
@@ -171,6 +182,7 @@ def live_curves_data(curve, evals, *, labels, big=False):
         "xlabel": labels["x"], "ylabel": labels["y"], "ymin": 0.0,
         "ymax": _loss_top(curve) if len(curve) else LN10 * 1.15, "percent": False,
         "hline": {"y": LN10, "label": labels["chance"], "color": MUTED},
+        "vlines": [{"x": int(it), "label": str(text), "color": ACTIVE} for it, text in markers or ()],
         "series": [
             {"name": labels["raw"], "x": _rounded(rx), "y": _rounded(ry), "color": FORWARD, "width": 1, "alpha": 0.25},
             {"name": labels["smooth"], "x": _rounded(curve.x), "y": _rounded(curve.smooth), "color": FORWARD,

@@ -115,6 +115,11 @@ class Curve:
     def __len__(self):
         return len(self.x)
 
+    def peak(self):
+        """The highest finite value the curve reached (its buckets' maxima), or None before any."""
+        finite = self.hi[np.isfinite(self.hi)]
+        return float(finite.max()) if len(finite) else None
+
 
 def downsample(x, y, max_points=MAX_POINTS):
     """Reduce (x, y) to at most ``max_points`` buckets of equal size: (x mean, y mean, y min, y max) each.

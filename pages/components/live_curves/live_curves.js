@@ -100,6 +100,22 @@ function drawPanel(ctx, panel, box, font, family) {
     ctx.textBaseline = "bottom";
     ctx.fillText(panel.hline.label, plot.x + plot.w - 4, Y(panel.hline.y) - 2);
   }
+  // where a live knob changed (the learning rate, ...): a dotted line and its label
+  (panel.vlines || []).forEach((m, i) => {
+    if (!(m.x >= 0 && m.x <= xmax)) return;
+    ctx.strokeStyle = m.color;
+    ctx.lineWidth = 2;
+    ctx.setLineDash([3, 3]);
+    ctx.beginPath();
+    ctx.moveTo(X(m.x), plot.y);
+    ctx.lineTo(X(m.x), plot.y + plot.h);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = "#9a6700";
+    ctx.textAlign = "left";
+    ctx.textBaseline = "top";
+    ctx.fillText(m.label, X(m.x) + 4, plot.y + 2 + (i % 3) * font * 1.2);
+  });
   // the curves: a null breaks the line, as in Plotly
   for (const s of panel.series) {
     ctx.globalAlpha = s.alpha;
