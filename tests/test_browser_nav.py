@@ -83,7 +83,7 @@ def test_a_hall_opening_bookmarks_at_once_on_a_fresh_server(browser):
                 tab.goto(url + bookmarks[i % 4][0], wait_until="commit")
             for i, tab in enumerate(tabs):  # a loaded 2-core machine needs a while for 20 first runs
                 expect(tab.get_by_text(bookmarks[i % 4][1]).first).to_be_visible(timeout=120_000)
-                expect(tab.get_by_test_id("stSidebarNav").get_by_role("link")).to_have_count(4)
+                expect(tab.get_by_test_id("stSidebarNav").get_by_role("link")).to_have_count(5)
                 expect(tab.get_by_test_id("stException")).to_have_count(0)
                 expect(tab.get_by_text(re.compile("Traceback|ImportError"))).to_have_count(0)
         finally:
