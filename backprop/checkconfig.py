@@ -2,11 +2,13 @@
 its entry points ``run_check`` and ``run_sweep``, which build the config's net, planted bug included,
 on the config's images of a data set.
 """
+import difflib
 import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from . import urlstate as U
 from .gradcheck import gradient_check
 from .hsweep import h_sweep
 from .planted_bugs import BUGS, build_net
@@ -144,3 +146,75 @@ def fit_images(first, batch, n_images, max_batch=MAX_BATCH):
     if first + batch > n_images:
         return n_images - batch, batch, True
     return first, batch, False
+
+
+# The page's URL and its moments ----------------------------------------------------------------------
+NO_BUG = "none"  # the page's "no bug" option (a selectbox shows None as "nothing chosen")
+INIT_CHOICES = {"0.01": 0.01, "0.1": 0.1, "xavier": "xavier", "he": "he"}  # URL text -> weight_init
+TABS = ("heatmaps", "tiles", "scatter", "sweep")
+PARAMS = ("W1", "b1", "W2", "b2")
+URL_FIELDS = U.table(
+    U.Choice("gc_bug", NO_BUG, (NO_BUG, *BUGS)),
+    U.Choice("gc_activation", "relu", ("relu", "sigmoid")),
+    U.Float("gc_h", 1e-4, lo=0.0, hi=H_CHOICES[0]),  # snap_h: 0 is no step
+    U.Choice("gc_method", "fast", ("fast", "loop")),
+    U.Choice("gc_dtype", "float64", ("float64", "float32")),
+    U.Int("gc_hidden", 50, lo=1, hi=200),
+    U.Choice("gc_init", "0.01", tuple(INIT_CHOICES)),
+    U.Int("gc_seed", 0, lo=0, hi=2**31 - 1),
+    U.Int("gc_batch", 3, lo=1, hi=MAX_BATCH),
+    U.Int("gc_first", 0, lo=0, hi=69_999),
+    U.Bool("gc_sample", False),
+    U.Int("gc_entries", 100, lo=1, hi=40_000),
+    U.Bool("gc_kinks", True),
+    U.Choice("gc_param", "W1", PARAMS),
+    U.Choice("gc_tab", "heatmaps", TABS),
+)
+# The story a lecture tells, one moment per step: (code, URL values that differ from the defaults).
+# Correct code first, then each planted bug (its layer in the net, its first broken parameter shown),
+# then float32 judged honestly, then the h sweep. A move to another moment resets STORY_FIELDS.
+STORY_BUGS = ("relu_mask_wrong_side", "softmax_no_batch_divide", "affine_db_wrong_axis", "sigmoid_backward_from_input")
+MOMENTS = (
+    ("correct", {}),
+    *((f"bug_{key}", {"gc_bug": key, "gc_param": BUGS[key].corrupts[0],
+                      **({"gc_activation": BUGS[key].activation} if BUGS[key].activation else {})})
+      for key in STORY_BUGS),
+    ("float32", {"gc_dtype": "float32"}),
+    ("sweep", {"gc_tab": "sweep"}),
+)
+STORY_FIELDS = ("gc_bug", "gc_activation", "gc_param", "gc_tab", "gc_dtype")
+
+
+def moment_fields(k):
+    """URL_FIELDS with moment k's values as defaults: a moment's URL names only what differs from it."""
+    preset = MOMENTS[k][1]
+    return {name: replace(f, default=preset.get(name, f.default)) for name, f in URL_FIELDS.items()}
+
+
+def snap_h(h):
+    """The slider's h nearest to h on a log scale, and whether h was one of them already (h <= 0: 1e-4)."""
+    if not h > 0:
+        return 1e-4, False
+    nearest = min(H_CHOICES, key=lambda c: abs(np.log10(c) - np.log10(h)))
+    return nearest, bool(np.isclose(nearest, h, rtol=1e-9, atol=0))
+
+
+def config_from_state(state):
+    """The CheckConfig of a parsed URL state (URL_FIELDS' names), the bug None when it is NO_BUG."""
+    return CheckConfig(
+        hidden_size=state["gc_hidden"], activation=state["gc_activation"],
+        weight_init=INIT_CHOICES[state["gc_init"]], batch_size=state["gc_batch"], first_image=state["gc_first"],
+        h=state["gc_h"], dtype=state["gc_dtype"], seed=state["gc_seed"],
+        entries=state["gc_entries"] if state["gc_sample"] else None, method=state["gc_method"],
+        bug=None if state["gc_bug"] == NO_BUG else state["gc_bug"])
+
+
+def changed_lines(right, wrong):
+    """The lines of source ``wrong`` that differ from ``right`` as (right lines, wrong lines), stripped."""
+    removed, added = [], []
+    for line in difflib.ndiff(right.splitlines(), wrong.splitlines()):
+        if line.startswith("- "):
+            removed.append(line[2:].strip())
+        elif line.startswith("+ "):
+            added.append(line[2:].strip())
+    return removed, added

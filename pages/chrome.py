@@ -12,6 +12,15 @@ URL state, in a few lines per page (the table lives in the core, see ``backprop/
     state = chrome.url_state(FIELDS)          # typed, in range; warnings shown for bad values
     ...
     chrome.write_url_state(FIELDS, state)     # the URL follows; defaults are left out
+
+Moments, for a lecture given with a clicker (PageDown/PageUp, or →/←)::
+
+    k = chrome.moments("gradient_check", 6, labels)   # 0-based; ?moment= is 1-based in the URL
+    ...                                               # draw moment k
+
+Each page of the chapter (``CHAPTER``) has its moments; Next after the last one opens the next page at
+its first, Back before the first opens the previous page at its last (``?moment=last``), presentation
+mode and language kept. A moment change is a new browser history entry, so Back/Forward walk them.
 """
 import functools
 import re
@@ -19,6 +28,7 @@ import tomllib
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException, StreamlitPageNotFoundError
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from backprop import urlstate
@@ -176,13 +186,155 @@ def url_state(fields, *, warn=True, report_unknown=False):
 
 def write_url_state(fields, state):
     """Make the URL say ``state`` for these fields (defaults left out; other parameters untouched)."""
-    want = urlstate.write(fields, state)
-    for name in fields:
-        if name in want:
-            if st.query_params.get(name) != want[name]:
-                st.query_params[name] = want[name]
-        elif name in st.query_params:
+    mine = urlstate.write(fields, state)
+    want = {name: v[-1] for name, v in _url_now().items() if name not in fields}
+    want.update(mine)
+    _set_query(want)  # one update, so one browser history entry per change
+
+
+def _url_now():
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def _set_query(want):
+    """Make the whole query ``want`` (a dict of strings) in one update: one browser history entry."""
+    now = {k: v[-1] if len(v) == 1 else v for k, v in _url_now().items()}
+    if now == want:
+        return
+    try:
+        st.query_params.from_dict(want)
+    except StreamlitAPIException:  # a widget bound to a parameter: set them one by one
+        for name in [k for k in now if k not in want]:
             del st.query_params[name]
+        for name, value in want.items():
+            if now.get(name) != value:
+                st.query_params[name] = value
+
+
+# Moments --------------------------------------------------------------------------------------------
+CHAPTER = ("shopping", "network", "gradient_check", "training")  # the order a lecture walks
+PAGES_DIR = Path(__file__).parent
+MOMENT_CSS = """
+<style>
+.st-key-chrome_moment_back_arrow, .st-key-chrome_moment_next_arrow { display: none; }
+.st-key-chrome_moment_bar { gap: 0.5rem; padding-top: 1.2rem; }
+.st-key-chrome_moment_bar [data-testid="stMarkdownContainer"] p { margin: 0; white-space: nowrap; }
+</style>
+"""
+
+
+def _moment_field(count):
+    return urlstate.Int("moment", 1, lo=1, hi=max(count, 1), max_len=8)
+
+
+def _chapter_neighbour(page, step):
+    """The page before (step -1) or after (+1) ``page`` in CHAPTER that exists in this app, or None."""
+    if page not in CHAPTER:
+        return None
+    i = CHAPTER.index(page) + step
+    while 0 <= i < len(CHAPTER):
+        if (PAGES_DIR / f"{CHAPTER[i]}.py").exists():
+            return CHAPTER[i]
+        i += step
+    return None
+
+
+def _page_title(page, T):
+    """A chapter page's title as the navigation shows it (app.toml, or the page's own ``nav_title``)."""
+    return T.get(page) or text(page).get("nav_title") or page
+
+
+def _chrome_query():
+    """The chrome's parameters to carry to another page: presentation mode, and the language if chosen."""
+    out = {}
+    if st.session_state.get("present"):
+        out["present"] = "1"
+    if st.session_state.get("chrome_lang_in_url"):
+        out["lang"] = language()
+    return out
+
+
+def _move(page, count, k, step, clears):
+    """Back/Next callback: the moment k + step of this page, or the neighbouring page of the chapter."""
+    target = k + step
+    if 0 <= target < count:
+        set_moment(page, target, clears=clears)
+        return
+    other = _chapter_neighbour(page, step)
+    if other is not None:  # st.switch_page cannot run in a callback: moments() does it
+        st.session_state.chrome_switch = (other, "1" if step > 0 else "last")
+
+
+def _switch(page, other, moment):
+    """Open ``other`` (at ``moment``: "1" or "last"), or the one beyond it if the app does not have it."""
+    step = 1 if moment == "1" else -1
+    while other is not None:
+        try:
+            st.switch_page(f"pages/{other}.py", query_params={**_chrome_query(), "moment": moment})
+        except StreamlitPageNotFoundError:  # a file not (yet) in the app's navigation
+            other = _chapter_neighbour(other, step)
+
+
+def set_moment(page, k, *, clears=()):
+    """Move ``page`` to its moment k (0-based), as a new browser history entry; the URL parameters
+    named in ``clears`` (those a moment sets) are dropped so the new moment's own values apply."""
+    want = {name: v[-1] for name, v in _url_now().items() if name not in clears and name != "moment"}
+    if k > 0:
+        want["moment"] = str(k + 1)
+    st.session_state[f"chrome_moment_{page}"] = k
+    _set_query(want)
+
+
+def current_moment(page, count, *, warn=True):
+    """The 0-based moment ``?moment=`` asks for (``last`` is the last), in range; a bad value warns."""
+    raw = st.query_params.get("moment")
+    if raw is not None and raw.strip().lower() == "last":
+        return count - 1
+    state, problems = urlstate.parse({"moment": _moment_field(count)}, {"moment": raw} if raw is not None else {})
+    if problems and warn:
+        show_url_problems(problems)
+    return state["moment"] - 1
+
+
+def moments(page: str, count: int, labels: list[str] | None = None, *, clears=()) -> int:
+    """The current 0-based moment of ``page`` (from ``?moment=``, 1-based there, validated: a bad value
+    warns naming the parameter), drawn as "k of n" with its label between Back and Next.
+
+    Next (PageDown or →) after the last moment opens the next page of CHAPTER at its first moment;
+    Back (PageUp or ←) before the first opens the previous page at its last. ``clears``: URL
+    parameters that a move to another moment drops (the ones the moments set)."""
+    switch = st.session_state.pop("chrome_switch", None)
+    if switch is not None:
+        _switch(page, *switch)
+    T = text("app")
+    count = max(int(count), 1)
+    k = current_moment(page, count)
+    if raw := st.query_params.get("moment"):
+        if raw.strip().lower() == "last" or raw != str(k + 1):  # say it as it is: ?moment=6, not last or 99
+            set_moment(page, k)
+    st.session_state[f"chrome_moment_{page}"] = k
+    before, after = _chapter_neighbour(page, -1), _chapter_neighbour(page, +1)
+    at_start, at_end = k == 0 and before is None, k == count - 1 and after is None
+    back_help = T["moment_back_help"] if k > 0 or at_start else T["moment_back_page_help"].format(
+        page=_page_title(before, T))
+    next_help = T["moment_next_help"] if k < count - 1 or at_end else T["moment_next_page_help"].format(
+        page=_page_title(after, T))
+    args = (page, count, k)
+    with st.container(key="chrome_moment_bar", horizontal=True, vertical_alignment="center", gap="small"):
+        st.button(T["moment_back"], icon=":material/chevron_left:", key="chrome_moment_back", shortcut="PageUp",
+                  on_click=_move, args=(*args, -1, clears), disabled=at_start, help=back_help)
+        label = labels[k] if labels and k < len(labels) else ""
+        shown = T["moment_of"].format(k=k + 1, n=count)
+        st.markdown(f"**{shown}**" + (f" · {label}" if label else ""), width="content")
+        st.button(T["moment_next"], icon=":material/chevron_right:", key="chrome_moment_next", shortcut="PageDown",
+                  on_click=_move, args=(*args, +1, clears), disabled=at_end, help=next_help, type="primary")
+        # Hidden twins (MOMENT_CSS): a button takes one shortcut; clickers send PageUp/PageDown, keyboards arrows.
+        st.button(T["moment_back"], key="chrome_moment_back_arrow", shortcut="Left", on_click=_move,
+                  args=(*args, -1, clears), disabled=at_start)
+        st.button(T["moment_next"], key="chrome_moment_next_arrow", shortcut="Right", on_click=_move,
+                  args=(*args, +1, clears), disabled=at_end)
+    st.html(MOMENT_CSS)
+    return k
 
 
 def presenting():
@@ -227,6 +379,26 @@ PICKER_CSS = """
 [data-testid="stLayoutWrapper"]:has(> .st-key-chrome_lang_box) { position: absolute; }  /* out of the flow: no gap */
 </style>
 """
+# Every page, on a phone (390 px) and on touch screens: nothing wider than the screen makes the page
+# scroll sideways (wide tables, formulas and code scroll inside themselves, rows of widgets wrap),
+# keyboard hints are hidden where there is no keyboard, and CJK words in table cells never break.
+SMALL_SCREEN_CSS = """
+<style>
+[data-testid="stTable"] td, [data-testid="stTable"] th { word-break: keep-all; }
+@media (hover: none) { button kbd { display: none !important; } }
+@media (max-width: 640px) {
+  [data-testid="stMain"] { overflow-x: hidden; }
+  [data-testid="stTable"], [data-testid="stDataFrame"] { max-width: 100%; overflow-x: auto; }
+  .katex-display, [data-testid="stLatex"], [data-testid="stMarkdownContainer"] .katex-display {
+    max-width: 100%; overflow-x: auto; overflow-y: hidden; }
+  [data-testid="stCode"] pre { max-width: 100%; overflow-x: auto; }
+  [data-testid="stPlotlyChart"], [data-testid="stImage"], iframe { max-width: 100%; }
+  [data-testid="stPlotlyChart"] { overflow-x: auto; }
+  [data-testid="stHorizontalBlock"], .st-key-chrome_moment_bar { flex-wrap: wrap; }
+  [data-testid="stMarkdownContainer"] { overflow-wrap: anywhere; }
+}
+</style>
+"""
 
 
 def _language_picker(T):
@@ -254,7 +426,7 @@ def apply_chrome():
     presenting()
     with st.sidebar:
         st.toggle(T["present_toggle"], key="present", on_change=_sync_present, help=T["present_help"])
-    st.html(PICKER_CSS + (PRESENTATION_CSS if st.session_state.present else ""))  # one element: no extra gap
+    st.html(PICKER_CSS + SMALL_SCREEN_CSS + (PRESENTATION_CSS if st.session_state.present else ""))  # one element: no extra gap
     if st.session_state.present:
         st.query_params["present"] = "1"
     if st.session_state.get("chrome_lang_in_url") and st.query_params.get("lang") != language():

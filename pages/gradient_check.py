@@ -13,20 +13,22 @@ from collections import OrderedDict
 import pandas as pd
 import streamlit as st
 
-from backprop import datasets
+from backprop import datasets, urlstate
 from backprop.figures import gradcheck as figs
 from backprop.checkconfig import (
-    H_CHOICES, MAX_BATCH, CheckConfig, ConfigProblems, fit_images, loop_seconds_estimate, run_check, run_sweep,
+    H_CHOICES, MAX_BATCH, MOMENTS, NO_BUG, STORY_FIELDS, TABS, URL_FIELDS, ConfigProblems, changed_lines,
+    config_from_state, fit_images, loop_seconds_estimate, moment_fields, run_check, run_sweep, snap_h,
 )
 from backprop.gradcheck import bug_outcome
 from backprop.planted_bugs import BUGS
 from pages import chrome
 
 T = chrome.text("gradient_check")
+S = chrome.text("gradient_check_story")  # the moments' words
 PRESENT = chrome.presenting()
 
 ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid"}
-INITS = {0.01: "init_book", 0.1: "init_01", "xavier": "init_xavier", "he": "init_he"}
+INITS = {"0.01": "init_book", "0.1": "init_01", "xavier": "init_xavier", "he": "init_he"}  # URL text -> words
 METHODS = {"fast": "method_fast", "loop": "method_loop"}
 AXES = {"W1": ("axis_pixel", "axis_hidden"), "b1": ("axis_hidden", None),
         "W2": ("axis_hidden", "axis_class"), "b2": ("axis_class", None)}
@@ -37,12 +39,6 @@ VERDICT_STYLE = {  # cell background and text colour of each verdict
 }
 VERDICT_ICON = {"excellent": "✔", "acceptable": "✔", "suspicious": "⚠", "wrong": "✘", "shape_mismatch": "✘",
                 "not_finite": "✘", "imprecise": "?", "unresolved": "?"}
-NO_BUG = "none"  # a selectbox shows None as "nothing chosen", so "no bug" is an option of its own
-DEFAULTS = {
-    "gc_bug": NO_BUG, "gc_activation": "relu", "gc_h": 1e-4, "gc_method": "fast", "gc_hidden": 50,
-    "gc_init": 0.01, "gc_dtype": "float64", "gc_seed": 0, "gc_batch": 3, "gc_first": 0,
-    "gc_sample": False, "gc_entries": 100, "gc_kinks": True, "gc_param": "W1",
-}
 FIG_LABELS = {  # the figures' words (backprop.figures.gradcheck.LABELS names the keys)
     "backprop": T["fig_backprop"], "numerical": T["fig_numerical"], "difference": T["fig_difference"],
     "gradient": T["fig_gradient"], "kinks": T["fig_kinks"], "worst": T["fig_worst"],
@@ -138,13 +134,56 @@ def remember(store, key, compute):
     return cache[key]
 
 
-# State: defaults once, then repairs that must happen before the widgets are drawn --------------------
-for k, v in DEFAULTS.items():
-    st.session_state.setdefault(k, v)
-if "gc_url_read" not in st.session_state:  # a shared link such as ?gc_bug=relu_mask_wrong_side
-    st.session_state.gc_url_read = True
-    if st.query_params.get("gc_bug") in BUGS:
-        st.session_state.gc_bug = st.query_params["gc_bug"]
+# State: the URL (a bookmark, Back/Forward, a moment) or the widgets, then repairs before they are drawn ---
+def moment_labels():
+    out = []
+    for code, preset in MOMENTS:
+        if code.startswith("bug_"):
+            out.append(S["moment_bug"].format(bug=T["bugs"][preset["gc_bug"]]))
+        else:
+            out.append(S[f"moment_{code}"])
+    return out
+
+
+def url_problems(fields):
+    """The URL's state for ``fields`` and its problems, h snapped to the slider's nearest stop."""
+    state, problems = chrome.url_state(fields, warn=False)
+    h, exact = snap_h(state["gc_h"])
+    if not exact and not any(problem.name == "gc_h" for problem in problems):
+        problems.append(urlstate.Problem("not_a_choice", "gc_h", urlstate.echo(st.query_params.get("gc_h", "")),
+                                         used=h_label(h), choices=tuple(map(h_label, H_CHOICES))))
+    state["gc_h"] = h
+    return state, problems
+
+
+def widget_state():
+    """The URL state the widgets hold now (URL_FIELDS' names)."""
+    ss = st.session_state
+    return {name: (int(ss[name]) if URL_FIELDS[name].kind == "int" else ss[name]) for name in URL_FIELDS}
+
+
+def url_seen():
+    return tuple(st.query_params.get(name) for name in (*URL_FIELDS, "moment"))
+
+
+TAB_OF_LABEL = {T[f"tab_{code}"]: code for code in TABS}
+for name in (*URL_FIELDS, "gc_tab_widget"):  # widgets not drawn in a run (a closed tab's) keep their values
+    if name in st.session_state:
+        st.session_state[name] = st.session_state[name]
+if PRESENT:  # on a projector the navigation bar names the page: the moment is the headline
+    k = chrome.moments("gradient_check", len(MOMENTS), moment_labels(), clears=STORY_FIELDS)
+else:
+    st.title(T["title"])
+    k = chrome.moments("gradient_check", len(MOMENTS), moment_labels(), clears=STORY_FIELDS)
+FIELDS = moment_fields(k)
+if st.session_state.get("gc_url_seen") != url_seen():  # the URL changed under us: it is the state
+    state, problems = url_problems(FIELDS)
+    chrome.show_url_problems(problems)
+    for name, value in state.items():
+        st.session_state[name] = value
+elif "gc_tab_widget" in st.session_state:  # a tab clicked: the tabs hold its label
+    st.session_state.gc_tab = TAB_OF_LABEL.get(st.session_state.gc_tab_widget, st.session_state.gc_tab)
+st.session_state.gc_tab_widget = T[f"tab_{st.session_state.gc_tab}"]
 data, data_message = load_data()
 n_images = len(data.x_train)
 max_batch = min(MAX_BATCH, n_images)
@@ -153,77 +192,81 @@ st.session_state.gc_first, st.session_state.gc_batch, moved = fit_images(
 if moved:
     note(T["note_first_clamped"].format(n=n_images, first=st.session_state.gc_first,
                                         batch=st.session_state.gc_batch))
-
-st.title(T["title"])
-if not PRESENT:  # on a projector the presenter says it; the table needs the room
-    st.markdown(T["intro"])
-if data_message:
-    st.warning(data_message)
-
-# Controls: the four that matter most in a row; the rest in an expander (collapsed when presenting) -----
-if PRESENT:  # one row across the projector
-    c_bug, c_act, c_h, c_method = st.columns([2.6, 2.3, 2.1, 2.4], vertical_alignment="bottom")
-else:  # beside the sidebar: h gets a row of its own, wide enough for its twelve stops
-    c_bug, c_act, c_method = st.columns([2.6, 1.3, 1.4], vertical_alignment="bottom")
-    c_h = st.container()
-c_bug.selectbox(T["bug"], [NO_BUG, *BUGS], key="gc_bug", on_change=on_bug, help=T["bug_help"],
-                format_func=lambda k: T["bugs"].get(k, T["no_bug"]), persist_state="session")
 bug = st.session_state.gc_bug if st.session_state.gc_bug in BUGS else None
-# The URL names the planted bug by its key (a bound widget would put its translated title there).
-if bug:
-    st.query_params["gc_bug"] = bug
-else:
-    st.query_params.pop("gc_bug", None)
 needed = BUGS[bug].activation if bug else None
 if needed and st.session_state.gc_activation != needed:  # the bug's layer must exist in the net
     st.session_state.gc_activation = needed
     note(T["note_bug_activation"].format(bug=T["bugs"][bug], activation=ACTIVATIONS[needed]))
-c_act.segmented_control(T["activation"], list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="gc_activation",
-                        required=True, on_change=on_activation, help=T["activation_help"],
-                        bind="query-params", persist_state="session")
-c_method.segmented_control(T["method"], list(METHODS), format_func=lambda m: T[METHODS[m]], key="gc_method",
-                           required=True, help=T["method_help"], persist_state="session")
-c_h.select_slider(T["h"], H_CHOICES, format_func=h_label, key="gc_h", help=T["h_help"],
-                  bind="query-params", persist_state="session")
+chrome.write_url_state(FIELDS, widget_state())  # the URL follows every change (one history entry)
+st.session_state.gc_url_seen = url_seen()
+config = config_from_state(widget_state())
 
-with st.expander(T["more_settings"], expanded=not PRESENT):
-    row = st.columns(4)
-    row[0].number_input(T["hidden"], min_value=1, max_value=200, step=1, key="gc_hidden", help=T["hidden_help"],
-                        persist_state="session")
+if not PRESENT:  # on a projector the lecturer says it
+    st.caption(S[f"story_{'bug' if MOMENTS[k][0].startswith('bug_') else MOMENTS[k][0]}"])
+    st.markdown(T["intro"])
+if data_message:
+    st.warning(data_message)
+
+
+def controls():
+    """The four that matter most, in a row (on a projector in the sidebar)."""
+    if PRESENT:  # in the sidebar, one above the other
+        c_bug, c_act, c_h, c_method = (st.container() for _ in range(4))
+    else:  # beside the sidebar: h gets a row of its own, wide enough for its twelve stops
+        c_bug, c_act, c_method = st.columns([2.6, 1.3, 1.4], vertical_alignment="bottom")
+        c_h = st.container()
+    c_bug.selectbox(T["bug"], [NO_BUG, *BUGS], key="gc_bug", on_change=on_bug, help=T["bug_help"],
+                    format_func=lambda key: T["bugs"].get(key, T["no_bug"]))
+    c_act.segmented_control(T["activation"], list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="gc_activation",
+                            required=True, on_change=on_activation, help=T["activation_help"])
+    c_method.segmented_control(T["method"], list(METHODS), format_func=lambda m: T[METHODS[m]], key="gc_method",
+                               required=True, help=T["method_help"])
+    c_h.select_slider(T["h"], H_CHOICES, format_func=h_label, key="gc_h", help=T["h_help"])
+
+
+def rows(*widths):
+    """Columns of these widths, or (in the narrow sidebar of presentation mode) one widget per line."""
+    return [st.container() for _ in widths] if PRESENT else st.columns(widths)
+
+
+def more_settings():
+    row = rows(1, 1, 1, 1)
+    row[0].number_input(T["hidden"], min_value=1, max_value=200, step=1, key="gc_hidden", help=T["hidden_help"])
     row[1].selectbox(T["weight_init"], list(INITS), format_func=lambda v: T[INITS[v]], key="gc_init",
-                     help=T["weight_init_help"], persist_state="session")
-    row[2].segmented_control(T["dtype"], ["float64", "float32"], key="gc_dtype", required=True,
-                             help=T["dtype_help"], bind="query-params", persist_state="session")
-    row[3].number_input(T["seed"], min_value=0, max_value=2**31 - 1, step=1, key="gc_seed", help=T["seed_help"],
-                        persist_state="session")
-    row = st.columns([1, 1, 1.4, 1.4])
+                     help=T["weight_init_help"])
+    row[2].segmented_control(T["dtype"], ["float64", "float32"], key="gc_dtype", required=True, help=T["dtype_help"])
+    row[3].number_input(T["seed"], min_value=0, max_value=2**31 - 1, step=1, key="gc_seed", help=T["seed_help"])
+    row = rows(1, 1, 1.4, 1.4)
     row[0].number_input(T["batch"], min_value=1, max_value=max_batch, step=1, key="gc_batch",
-                        help=T["batch_help"].format(max=max_batch), persist_state="session")
+                        help=T["batch_help"].format(max=max_batch))
     row[1].number_input(T["first"], min_value=0, max_value=n_images - 1, step=1, key="gc_first",
-                        help=T["first_help"].format(n=n_images), persist_state="session")
+                        help=T["first_help"].format(n=n_images))
     with row[2]:
-        st.toggle(T["sample_toggle"], key="gc_sample", help=T["sample_help"], persist_state="session")
+        st.toggle(T["sample_toggle"], key="gc_sample", help=T["sample_help"])
         if st.session_state.gc_sample:
             st.number_input(T["entries"], min_value=1, max_value=40_000, step=10, key="gc_entries",
-                            help=T["entries_help"], persist_state="session")
-    row[3].toggle(T["exclude_kinks"], key="gc_kinks", help=T["exclude_kinks_help"], persist_state="session")
-    first, batch = int(st.session_state.gc_first), int(st.session_state.gc_batch)
+                            help=T["entries_help"])
+    row[3].toggle(T["exclude_kinks"], key="gc_kinks", help=T["exclude_kinks_help"])
+    first, batch = config.first_image, config.batch_size
     shown = min(batch, 12)
-    st.image([data.x_train[i] for i in range(first, first + shown)], width=44,
+    st.image([data.x_train[i] for i in range(first, first + shown)], width=36 if PRESENT else 44,
              caption=[data.class_names[data.t_train[i]] for i in range(first, first + shown)])
     st.caption(T["images_caption"].format(first=first, last=first + batch - 1, source=T["source_titles"][data.name])
                + (" …" if batch > shown else ""))
 
+
+if PRESENT:  # the moments carry the story; every control is in the (collapsed) sidebar
+    with st.sidebar:
+        controls()
+        with st.expander(T["more_settings"], expanded=False):
+            more_settings()
+else:
+    controls()
+    with st.expander(T["more_settings"], expanded=True):
+        more_settings()
+
 for message in st.session_state.pop("gc_notes", []):
     st.info(message)
-
-config = CheckConfig(
-    hidden_size=int(st.session_state.gc_hidden), activation=st.session_state.gc_activation,
-    weight_init=st.session_state.gc_init, batch_size=batch, first_image=first, h=float(st.session_state.gc_h),
-    dtype=st.session_state.gc_dtype, seed=int(st.session_state.gc_seed),
-    entries=int(st.session_state.gc_entries) if st.session_state.gc_sample else None,
-    method=st.session_state.gc_method, bug=bug,
-)
 
 
 def say_problems(problems):
@@ -309,8 +352,8 @@ def verdict_table(check):
             T["col_worst"]: "—" if bad_shape or index is None else "[" + ", ".join(map(str, index)) + "]",
             T["col_backprop"]: "—" if bad_shape else a_text, T["col_numerical"]: "—" if bad_shape else n_text,
         }
-        if PRESENT:  # fewer columns on a projector: the book's mean |diff| and the verdict matter most
-            for col in ("col_checked", "col_max"):
+        if PRESENT:  # half a projector: the book's mean |diff|, the judged error and the verdict
+            for col in ("col_checked", "col_max", "col_kinks", "col_worst", "col_backprop", "col_numerical"):
                 row.pop(T[col])
         rows.append(row)
         styles.append(VERDICT_STYLE[p.verdict])
@@ -349,34 +392,32 @@ def which_ran(check):
         images=check.n_images, dtype=check.dtype, h=h_label(check.h)))
 
 
-headline(check)  # the headline first, its explanation right under it, then the evidence
-if PRESENT:  # on a projector the table must fit under the headline: which method ran comes after it
-    st.table(verdict_table(check), hide_index=True)
-    which_ran(check)
-else:
-    which_ran(check)
-    st.table(verdict_table(check), hide_index=True)
-    st.caption(T["legend"])
+def notes():
+    if check.n_kinks:
+        st.info(T["note_kinks_excluded" if st.session_state.gc_kinks else "note_kinks_included"].format(
+            n=check.n_kinks, h=h_label(check.h)))
+    if check.n_unresolved:
+        st.info(T["note_unresolved"].format(n=check.n_unresolved, h=h_label(check.h), dtype=check.dtype))
+    for p in params.values():
+        if p.shape_error is not None:
+            st.info(T["note_shape"].format(name=p.name, got=p.shape_error, want=p.shape))
+    if config.method == "loop" and not config.bug and any(p.verdict == "acceptable" for p in params.values()):
+        st.info(T["note_loop_roundoff"].format(loss=check.loss))
 
-if check.n_kinks:
-    st.info(T["note_kinks_excluded" if st.session_state.gc_kinks else "note_kinks_included"].format(
-        n=check.n_kinks, h=h_label(check.h)))
-if check.n_unresolved:
-    st.info(T["note_unresolved"].format(n=check.n_unresolved, h=h_label(check.h), dtype=check.dtype))
-for p in params.values():
-    if p.shape_error is not None:
-        st.info(T["note_shape"].format(name=p.name, got=p.shape_error, want=p.shape))
-if config.method == "loop" and not config.bug and any(p.verdict == "acceptable" for p in params.values()):
-    st.info(T["note_loop_roundoff"].format(loss=check.loss))
 
-# The planted bug: what it is, whether the check caught it, and the code --------------------------------
-if config.bug:
-    planted = BUGS[config.bug]
+def planted_bug(planted):
+    """What the bug is, whether the check caught it, the one wrong line, and (folded) both backwards."""
     outcome, values = bug_outcome(check, planted)
-    with st.container(border=True):
-        st.markdown("**" + T["bug_heading"].format(title=T["bug_titles"][planted.key]) + "**")
-        st.markdown(T["bug_explanations"][planted.key])
-        if outcome == "invisible":
+    right_src = textwrap.dedent(inspect.getsource(planted.replaces.backward))
+    wrong_src = textwrap.dedent(inspect.getsource(planted.layer_class.backward))
+    removed, added = changed_lines(right_src, wrong_src)
+    with st.container(border=True, key="gc_bug_box"):
+        if not PRESENT:  # on a projector the moment names the bug and the headline says what was caught
+            st.markdown("**" + T["bug_heading"].format(title=T["bug_titles"][planted.key]) + "**")
+            st.markdown(T["bug_explanations"][planted.key])
+        if PRESENT and outcome == "caught":
+            pass
+        elif outcome == "invisible":
             st.warning(T["bug_not_caught_batch"].format(batch=values["batch"]))
         elif outcome == "caught":
             clean = T["bug_clean"].format(params=", ".join(values["clean"])) if values["clean"] else ""
@@ -385,63 +426,132 @@ if config.bug:
         else:
             st.warning(T["bug_partly"].format(caught=", ".join(values["caught"]) or T["none"],
                                               expected=", ".join(values["expected"])))
-        with st.expander(T["bug_show_code"], expanded=not PRESENT):
+        st.caption(S["diff_caption"].format(cls=planted.replaces.__name__))
+        code = [line.split("  # ")[0] for line in added]  # the planted line's "# BUG: ..." comment said apart
+        st.code("\n".join([f"- {line}" for line in removed] + [f"+ {line}" for line in code]), language="diff",
+                wrap_lines=True)
+        why = [line.split("  # ", 1)[1] for line in added if "  # " in line]
+        if why:
+            st.caption(" ".join(why))
+        if PRESENT:  # the one line is the point; both backwards are in the page's normal mode
+            return
+        with st.expander(T["bug_show_code"], expanded=False):
             left, right = st.columns(2)
             left.caption(T["bug_code_right"].format(cls=planted.replaces.__name__))
-            left.code(textwrap.dedent(inspect.getsource(planted.replaces.backward)), language="python",
-                      wrap_lines=True)
+            left.code(right_src, language="python", wrap_lines=True)
             right.caption(T["bug_code_wrong"].format(cls=planted.layer_class.__name__))
-            right.code(textwrap.dedent(inspect.getsource(planted.layer_class.backward)), language="python",
-                       wrap_lines=True)
-
-# Figures, in tabs that run only when open ------------------------------------------------------------
-TABS = ("tab_heatmaps", "tab_tiles", "tab_scatter", "tab_sweep")
-tabs = dict(zip(TABS, st.tabs([T[k] for k in TABS], key="gc_tab", on_change="rerun")))
+            right.code(wrong_src, language="python", wrap_lines=True)
 
 
 def param_label(key):
     return f"{key} {VERDICT_ICON[params[key].verdict]}"
 
 
-with tabs["tab_heatmaps"]:
-    if tabs["tab_heatmaps"].open:
-        st.segmented_control(T["param_pick"], list(params), key="gc_param", required=True, format_func=param_label)
-        key = st.session_state.gc_param
-        rows_name, cols_name = AXES[key]
-        st.plotly_chart(figs.param_heatmaps(params[key], FIG_LABELS, row_name=T[rows_name],
-                                            col_name=T[cols_name] if cols_name else "", big=PRESENT),
+def compute_sweep():
+    progress = Progress(T["progress_sweep"])
+    try:
+        return run_sweep(config, data.x_train, data.t_train, entries=SWEEP_ENTRIES, progress=progress)
+    finally:
+        progress.clear()
+
+
+def figure(tab, height=None):
+    """The open tab's figure (only that one is computed); on a projector sized to sit beside the verdict."""
+    sized = (lambda fig: fig.update_layout(height=height)) if height else (lambda fig: fig)
+    if tab == "heatmaps":
+        st.segmented_control(T["param_pick"], list(params), key="gc_param", required=True, format_func=param_label,
+                             label_visibility="collapsed" if PRESENT else "visible")
+        name = st.session_state.gc_param
+        rows_name, cols_name = AXES[name]
+        st.plotly_chart(sized(figs.param_heatmaps(params[name], FIG_LABELS, row_name=T[rows_name],
+                                                  col_name=T[cols_name] if cols_name else "", big=PRESENT)),
                         key="gc_heatmap", theme=None)
-        if params[key].shape_error is None:
+        if params[name].shape_error is None and not PRESENT:
             st.caption(T["heatmap_caption"])
-
-with tabs["tab_tiles"]:
-    if tabs["tab_tiles"].open:
+    elif tab == "tiles":
         w1 = params["W1"]
-        st.plotly_chart(figs.w1_tiles(w1, FIG_LABELS, big=PRESENT, width=1060 if PRESENT else 820), key="gc_tiles_fig",
-                        theme=None)
+        st.plotly_chart(figs.w1_tiles(w1, FIG_LABELS, big=PRESENT, width=640 if PRESENT else 820),
+                        key="gc_tiles_fig", theme=None)
         st.caption(T["tiles_caption"].format(units=min(w1.shape[1], 100), total=w1.shape[1]))
-
-with tabs["tab_scatter"]:
-    if tabs["tab_scatter"].open:
-        st.plotly_chart(figs.scatter(check, FIG_LABELS, big=PRESENT), key="gc_scatter", theme=None)
-        st.caption(T["scatter_caption"])
-
-with tabs["tab_sweep"]:
-    if tabs["tab_sweep"].open:
-        def compute_sweep():
-            progress = Progress(T["progress_sweep"])
-            try:
-                return run_sweep(config, data.x_train, data.t_train, entries=SWEEP_ENTRIES, progress=progress)
-            finally:
-                progress.clear()
-
-        sweep = remember("gc_sweeps", (data.name, config.sweep_key()), compute_sweep)
-        st.plotly_chart(figs.sweep_figure(sweep, FIG_LABELS, h=config.h, big=PRESENT), key="gc_sweep_fig", theme=None)
-        st.caption(T["sweep_caption"].format(entries=SWEEP_ENTRIES))
+    elif tab == "scatter":
+        st.plotly_chart(sized(figs.scatter(check, FIG_LABELS, big=PRESENT)), key="gc_scatter", theme=None)
         if not PRESENT:
-            lines = []
-            for key in sweep.errors["float64"]:
-                (h64, e64), (h32, e32) = sweep.minimum("float64", key), sweep.minimum("float32", key)
-                lines.append("- " + T["sweep_best"].format(name=key, h64=figs.fmt(h64, 2), e64=figs.fmt(e64, 2),
-                                                          h32=figs.fmt(h32, 2), e32=figs.fmt(e32, 2)))
-            st.markdown("\n".join(lines))
+            st.caption(T["scatter_caption"])
+    else:
+        sweep = remember("gc_sweeps", (data.name, config.sweep_key()), compute_sweep)
+        st.plotly_chart(sized(figs.sweep_figure(sweep, FIG_LABELS, h=config.h, big=PRESENT)), key="gc_sweep_fig",
+                        theme=None)
+        if not PRESENT:
+            st.caption(T["sweep_caption"].format(entries=SWEEP_ENTRIES))
+        if not PRESENT:  # on a projector they stand beside the figure, in the verdict's place
+            sweep_best()
+
+
+def sweep_best():
+    """The best h per parameter, in both precisions (the sweep is remembered: this computes nothing new)."""
+    sweep = remember("gc_sweeps", (data.name, config.sweep_key()), compute_sweep)
+    lines = []
+    for name in sweep.errors["float64"]:
+        (h64, e64), (h32, e32) = sweep.minimum("float64", name), sweep.minimum("float32", name)
+        lines.append("- " + T["sweep_best"].format(name=name, h64=figs.fmt(h64, 2), e64=figs.fmt(e64, 2),
+                                                  h32=figs.fmt(h32, 2), e32=figs.fmt(e32, 2)))
+    with st.container(key="gc_sweep_best"):
+        st.markdown("\n".join(lines))
+
+
+def figures(height=None):
+    """The figures, in tabs that run only when open."""
+    tabs = st.tabs([T[f"tab_{code}"] for code in TABS], key="gc_tab_widget", on_change="rerun")
+    for code, tab in zip(TABS, tabs):
+        with tab:
+            if tab.open:
+                figure(code, height)
+
+
+def verdict():
+    headline(check)  # the headline first, its explanation right under it, then the evidence
+    with st.container(key="gc_table"):
+        if PRESENT:  # on a projector the table must fit under the headline: which method ran comes last
+            st.table(verdict_table(check), hide_index=True)
+        else:
+            which_ran(check)
+            st.table(verdict_table(check), hide_index=True)
+            st.caption(T["legend"])
+
+
+PRESENT_CSS = """<style>
+.st-key-gc_verdict [data-testid="stAlert"] p { font-size: 0.95rem; }
+.st-key-gc_verdict [data-testid="stAlertContainer"] { padding: 0.6rem 0.8rem; }
+.st-key-gc_table table { font-size: 0.75rem; }
+.st-key-gc_table th { white-space: nowrap; }
+.st-key-gc_table th, .st-key-gc_table td { padding-top: 0.3rem; padding-bottom: 0.3rem; }
+.st-key-gc_verdict { gap: 0.6rem; }
+.st-key-gc_sweep_best li, .st-key-gc_verdict > div > [data-testid="stMarkdownContainer"] p { font-size: 0.8rem; }
+.st-key-gc_bug_box { gap: 0.3rem; padding: 0.6rem 0.8rem; }
+.st-key-gc_bug_box [data-testid="stCode"] code { font-size: 0.68rem; }
+.st-key-gc_bug_box [data-testid="stCaptionContainer"] { font-size: 0.68rem; }
+</style>"""
+if PRESENT:  # one screen per moment: the verdict beside its figure
+    st.html(PRESENT_CSS)
+    sweeping = st.session_state.gc_tab == "sweep"  # choosing h: the figure needs the width
+    left, right = st.columns([0.75, 1.4] if sweeping else [1, 1.12], gap="medium")
+    with left:
+        with st.container(key="gc_verdict"):
+            if sweeping:  # choosing h: the best h of each parameter is the verdict
+                st.markdown(S["story_sweep"])
+                sweep_best()
+            else:
+                verdict()
+                if config.bug:
+                    planted_bug(BUGS[config.bug])
+        which_ran(check)  # under the fold if it must: the verdict and its evidence come first
+    with right, st.container(key="gc_figure"):
+        figures(height=440 if sweeping else 380)
+else:
+    with st.container(key="gc_verdict"):
+        verdict()
+    notes()
+    if config.bug:
+        planted_bug(BUGS[config.bug])
+    with st.container(key="gc_figure"):
+        figures()

@@ -115,8 +115,8 @@ def param_heatmaps(check, labels, *, row_name, col_name, big=False):
         legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="right", x=1),
     )
     n_rows, n_cols = _display(back, transpose).shape
-    for row in (1, 2, 3):  # explicit ranges: the heatmap fills its panel edge to edge
-        fig.update_yaxes(title_text=y_name, showgrid=False, zeroline=False, row=row, col=1,
+    for row in (1, 2, 3):  # explicit ranges: the heatmap fills its panel edge to edge; one y title (three overlap)
+        fig.update_yaxes(title_text=y_name if row == 2 else None, showgrid=False, zeroline=False, row=row, col=1,
                          showticklabels=not vector, range=[n_rows - 0.5, -0.5])
         fig.update_xaxes(showgrid=False, zeroline=False, row=row, col=1, range=[-0.5, n_cols - 0.5])
     fig.update_xaxes(title_text=x_name, row=3, col=1)
