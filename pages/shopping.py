@@ -391,8 +391,8 @@ def controls(state, where):
             st.markdown(f"#### {where}", width="content")
 
 
-def explanation_text(preset, graph, state):
-    """The step's rule and its formula with the numbers (and, at the end, what the graph found)."""
+def explanation_text(preset, graph, state, *, summary=True):
+    """The step's rule and its formula with the numbers (and, at the end, with ``summary``, what the graph found)."""
     if state.step is None:
         st.markdown(T["explain_start"])
         return
@@ -401,6 +401,11 @@ def explanation_text(preset, graph, state):
         st.markdown(T["explain_first_backward"].format(out=graph.output))
     st.markdown(T[f"explain_{step.rule}"].format(layer=graph.nodes[step.node].layer))
     st.latex(tex.formula(graph, state))
+    if summary:
+        summary_text(preset, graph, state)
+
+
+def summary_text(preset, graph, state):
     if state.k == state.total:
         st.markdown(T["explain_done"] if preset.key in SHOPPING else T["explain_done_other"])
         closed_form_table(preset, graph)
@@ -437,8 +442,8 @@ if not big:  # on a projector the navigation bar names the page and the step is 
     st.markdown(T["intro"])
 st.html("<style>.st-key-shop_back_arrow, .st-key-shop_next_arrow { display: none; }"
         # on a projector the explanation beside the graph: compact, so rule and formula fit one screen
-        + (" .st-key-shop_explain p { font-size: 1.05rem; margin-bottom: 0.4rem; }"
-           " .st-key-shop_explain .katex-display { font-size: 0.95em; margin: 0.4em 0; overflow-x: auto; }"
+        + (" .st-key-shop_explain p { font-size: 0.95rem; line-height: 1.4; margin-bottom: 0.3rem; }"
+           " .st-key-shop_explain .katex-display { font-size: 0.85em; margin: 0.2em 0; overflow-x: auto; }"
            if big else "") + "</style>")
 
 timer = (ss.shop_playing, ss.shop_pace)  # what this run's fragment timer was set up with
@@ -490,7 +495,8 @@ def stepper():
             st.plotly_chart(fig, theme=None, key="shop_fig", alt=alt,
                             config={"displayModeBar": False, "scrollZoom": False})
         with explain.container(key="shop_explain"):
-            explanation_text(preset, graph, state)
+            explanation_text(preset, graph, state, summary=False)
+        summary_text(preset, graph, state)  # at the end: what the graph found, below the first screen's pair
         st.subheader(T["table_heading"])
         if state.grads:
             st.markdown(gradient_table(graph, state), unsafe_allow_html=True)
