@@ -376,7 +376,7 @@ def controls(state, where):
                   help=T["reset_help"], key="shop_reset", shortcut="Home")
         st.button(T["back"], icon=":material/chevron_left:", on_click=_back, disabled=k == 0,
                   help=T["back_help"], key="shop_back", shortcut="PageUp")
-        st.button(T["next"], icon=":material/chevron_right:", on_click=_next, disabled=k == last,
+        st.button(T["next"], icon=":material/chevron_right:", on_click=_next,
                   help=next_help, key="shop_next", shortcut="PageDown", type="primary")
         st.button(T["end"], icon=":material/last_page:", on_click=_end, disabled=k == last,
                   help=T["end_help"], key="shop_end", shortcut="End")
