@@ -178,7 +178,7 @@ def check_lines(step):
     return lines
 
 
-def explanation(step, walk):
+def explanation(step, walk, *, checks=True):
     key = "explain_affine1_backward" if step.rule == "affine_backward" and step.layer == "Affine1" else \
         f"explain_{step.rule}"
     st.markdown(T[key].format(layer=step.layer, n=walk.n, lr=fmt(walk.lr)))
@@ -189,8 +189,9 @@ def explanation(step, walk):
         a, b = st.columns(2)
         a.metric(T["loss_before"], fmt(before, 5))
         b.metric(T["loss_after"], fmt(after, 5), delta=fmt(after - before, 3), delta_color="inverse")
-    for line in check_lines(step):
-        st.markdown(line)
+    if checks:
+        for line in check_lines(step):
+            st.markdown(line)
 
 
 def _plot(fig, key, alt):
@@ -333,8 +334,12 @@ with left:
     else:
         tiny_view(step, *bundle)
 with right.container(key="net_explain"):
-    explanation(step, walk)
-if big:
+    explanation(step, walk, checks=not big)
+if big:  # the rule and its shapes fit the first screen; the numerical checks fold below it
+    if lines := check_lines(step):
+        with st.expander(T["checks_heading"], icon=":material/calculate:"):
+            for line in lines:
+                st.markdown(line)
     with st.expander(T["setup_heading"], icon=":material/tune:"):
         setup_panel(setup, accuracy)
     with st.expander(T["code_heading"], icon=":material/code:"):
