@@ -47,7 +47,7 @@ def test_stepping_to_the_end_shows_every_layer_its_shapes_code_and_check():
     assert where(at).startswith("#### One update")
     before, after = (float(m.value) for m in at.metric)
     assert after < before  # one step downhill on these images
-    assert at.button(key="net_next").disabled
+    assert "Gradient check" in at.button(key="net_next").help  # Next after the update walks on
     assert at.get("page_link")[-1].proto.page == "gradient_check"
 
 
@@ -105,7 +105,8 @@ def test_trained_weights_come_from_the_trainer(monkeypatch):
 def test_presentation_mode_folds_the_setup_and_the_code():
     at = network(present="1", step="2")
     assert where(at).startswith("### Forward 2 of 4 · `Relu1`")
-    assert [e.label for e in at.expander] == ["Network and images", "The code that ran"]
+    assert [e.label for e in at.expander] == ["Backprop against numerical gradients", "Network and images",
+                                            "The code that ran"]
 
 
 def test_the_chapter_walks_on_at_both_ends_and_moment_last_opens_the_update():
