@@ -54,6 +54,8 @@ class ParamWarning:
 def _read(kind, allowed, raw):
     """The typed value of one parameter, or None if it is not allowed."""
     raw = raw.strip()
+    if len(raw) > 32 or not raw.isascii():  # int() refuses 4,300+ digits; "²" is no number of ours
+        return None
     if kind == "choice":
         return raw if raw in allowed else None
     try:

@@ -231,8 +231,9 @@ def parse_params(params):
     step = 0
     if "step" in params:
         raw = str(_last(params["step"]))
-        if raw.strip().isdigit() and int(raw) <= preset.n_steps:
-            step = int(raw)
+        digits = raw.strip()  # ASCII digits only ("²".isdigit() is true), and short (int() refuses 4,300+ digits)
+        if digits.isascii() and digits.isdigit() and len(digits) <= 6 and int(digits) <= preset.n_steps:
+            step = int(digits)
         else:
             warnings.append(ParamWarning("bad_step", "step", raw))
     return Setup(preset.key, values, step, preset.text or DEFAULT_EXPRESSION), warnings

@@ -25,6 +25,7 @@ T = chrome.text("network")
 ss = st.session_state
 big = chrome.presenting()
 CHART = {"displayModeBar": False, "scrollZoom": False}
+PREVIOUS_PAGE, NEXT_PAGE = "shopping", "gradient_check"  # PageUp before step 0, PageDown after the last
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -74,6 +75,12 @@ if "net_setup" not in ss:
     _apply_url(_url_params())
 elif (_params := _url_params()) and _params != ss.net_url:
     _apply_url(_params)  # Back/Forward in the browser, or an edited link
+if "moment" in st.query_params:  # arrived from the chapter (1 from /shopping, last from /gradient_check)
+    _k = chrome.current_moment("network", S.N_STEPS + 1)
+    del st.query_params["moment"]
+    ss.net_setup = S.with_step(ss.net_setup, _k)
+if (_leave := ss.pop("net_leave", None)) is not None:  # Next after the last step, Back before the first
+    chrome._switch("network", *_leave)
 
 
 def _set(**changes):
@@ -94,7 +101,13 @@ def _knobs_changed():
 
 def _move(where):
     ss.net_warnings = []
-    ss.net_setup = S.with_step(ss.net_setup, where(ss.net_setup.step))
+    target = where(ss.net_setup.step)
+    if target > S.N_STEPS:  # the chapter walks on: st.switch_page cannot run in a callback, the script does it
+        ss.net_leave = (NEXT_PAGE, "1")
+    elif target < 0:
+        ss.net_leave = (PREVIOUS_PAGE, "last")
+    else:
+        ss.net_setup = S.with_step(ss.net_setup, target)
 
 
 def _sync_url():
@@ -113,22 +126,25 @@ def _sync_url():
 def controls(k, headline_md=None):
     """Reset / Back / Next / End (and, on a projector, the headline on the same row, to save height)."""
     last = S.N_STEPS
+    app = chrome.text("app")
+    back_help = T["back_help"] if k > 0 else app["moment_back_page_help"].format(
+        page=chrome._page_title(PREVIOUS_PAGE, app))
+    next_help = T["next_help"] if k < last else app["moment_next_page_help"].format(
+        page=chrome._page_title(NEXT_PAGE, app))
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="net_controls"):
         if headline_md:
             st.markdown(headline_md, width="content")
         st.button(T["reset"], icon=":material/first_page:", on_click=_move, args=(lambda s: 0,), disabled=k == 0,
                   help=T["reset_help"], key="net_reset", shortcut="Home")
         st.button(T["back"], icon=":material/chevron_left:", on_click=_move, args=(lambda s: s - 1,),
-                  disabled=k == 0, help=T["back_help"], key="net_back", shortcut="PageUp")
+                  help=back_help, key="net_back", shortcut="PageUp")
         st.button(T["next"], icon=":material/chevron_right:", on_click=_move, args=(lambda s: s + 1,),
-                  disabled=k == last, help=T["next_help"], key="net_next", shortcut="PageDown", type="primary")
+                  help=next_help, key="net_next", shortcut="PageDown", type="primary")
         st.button(T["end"], icon=":material/last_page:", on_click=_move, args=(lambda s: last,), disabled=k == last,
                   help=T["end_help"], key="net_end", shortcut="End")
         # Hidden twins of Back and Next (CSS below): clickers send PageUp/PageDown, keyboards the arrows.
-        st.button(T["back"], on_click=_move, args=(lambda s: s - 1,), key="net_back_arrow", shortcut="Left",
-                  disabled=k == 0)
-        st.button(T["next"], on_click=_move, args=(lambda s: s + 1,), key="net_next_arrow", shortcut="Right",
-                  disabled=k == last)
+        st.button(T["back"], on_click=_move, args=(lambda s: s - 1,), key="net_back_arrow", shortcut="Left")
+        st.button(T["next"], on_click=_move, args=(lambda s: s + 1,), key="net_next_arrow", shortcut="Right")
         if k == last:
             st.page_link("pages/gradient_check.py", label=T["next_page"], icon=":material/arrow_forward:")
 
@@ -162,7 +178,7 @@ def check_lines(step):
     return lines
 
 
-def explanation(step, walk):
+def explanation(step, walk, *, checks=True):
     key = "explain_affine1_backward" if step.rule == "affine_backward" and step.layer == "Affine1" else \
         f"explain_{step.rule}"
     st.markdown(T[key].format(layer=step.layer, n=walk.n, lr=fmt(walk.lr)))
@@ -173,8 +189,9 @@ def explanation(step, walk):
         a, b = st.columns(2)
         a.metric(T["loss_before"], fmt(before, 5))
         b.metric(T["loss_after"], fmt(after, 5), delta=fmt(after - before, 3), delta_color="inverse")
-    for line in check_lines(step):
-        st.markdown(line)
+    if checks:
+        for line in check_lines(step):
+            st.markdown(line)
 
 
 def _plot(fig, key, alt):
@@ -259,8 +276,14 @@ def setup_panel(setup, accuracy):
         st.caption(T["trained_caption"].format(steps=S.TRAIN_STEPS, accuracy=f"{accuracy:.1%}"))
 
 
+def _echo(value):
+    """A link's value inside a warning's code span: short, no backtick or control character to break out."""
+    value = "".join("ˋ" if c == "`" else " " if ord(c) < 32 else c for c in str(value))
+    return value if len(value) <= 40 else value[:40] + "…"
+
+
 def warnings_box():
-    problems = "; ".join(T[f"warn_{w.code}"].format(key=w.key, value=w.value) for w in ss.net_warnings)
+    problems = "; ".join(T[f"warn_{w.code}"].format(key=w.key, value=_echo(w.value)) for w in ss.net_warnings)
     st.warning(T["url_warning"].format(problems=problems), icon=":material/link_off:")
 
 
@@ -311,8 +334,12 @@ with left:
     else:
         tiny_view(step, *bundle)
 with right.container(key="net_explain"):
-    explanation(step, walk)
-if big:
+    explanation(step, walk, checks=not big)
+if big:  # the rule and its shapes fit the first screen; the numerical checks fold below it
+    if lines := check_lines(step):
+        with st.expander(T["checks_heading"], icon=":material/calculate:"):
+            for line in lines:
+                st.markdown(line)
     with st.expander(T["setup_heading"], icon=":material/tune:"):
         setup_panel(setup, accuracy)
     with st.expander(T["code_heading"], icon=":material/code:"):

@@ -26,7 +26,8 @@ big = chrome.presenting()
 
 BOOK_LEAVES = dict(kv for preset in P.PRESETS.values() for kv in preset.leaves)  # name -> default
 INPUT_STEP = {"apple": 10.0, "orange": 10.0, "apple_num": 1.0, "orange_num": 1.0, "tax": 0.01}
-CHROME_KEYS = ("present", "lang")  # the chrome's; every other query parameter is this page's
+CHROME_KEYS = ("present", "lang", "moment")  # the chrome's; every other query parameter is this page's
+NEXT_PAGE = "network"  # PageDown after the last step; this is the chapter's first page (PageUp at 0 stays)
 PACES = (0.5, 1.0, 2.0, 4.0)
 CHOICES = (*P.PRESETS, P.EXPRESSION)
 SHOPPING = ("apples", "apples_oranges")
@@ -65,6 +66,17 @@ elif (_params := _url_params()) and _params != ss.shop_url:
     # Every step is a browser history entry: Back/Forward (or an edited URL) go where it points.
     # No parameters at all means we came from another page, which clears the URL: carry on.
     _apply_url(_params)
+if "moment" in st.query_params:  # arrived from the chapter (``last`` from /network's PageUp): the step is the moment
+    _k = chrome.current_moment("shopping", (P.PRESETS[ss.shop_preset].n_steps if ss.shop_preset != P.EXPRESSION
+                                            else P.from_expression(ss.shop_expr).n_steps) + 1)
+    del st.query_params["moment"]
+    ss.shop_step, ss.shop_playing = _k, False
+
+
+def _echo(value):
+    """A link's value inside a warning's code span: short, no backtick or control character to break out."""
+    value = "".join("ˋ" if c == "`" else " " if ord(c) < 32 else c for c in str(value))
+    return value if len(value) <= 40 else value[:40] + "…"
 
 
 def current_preset():
@@ -137,6 +149,11 @@ def _back():
 
 
 def _next():
+    if ss.shop_step >= _last_step():  # after the last step: the next page of the chapter, at its first
+        _quiet()
+        ss.shop_playing = False
+        ss.shop_leave = True  # st.switch_page cannot run in a callback: stepper() does it
+        return
     _move(lambda k, last: k + 1)
 
 
@@ -351,13 +368,16 @@ def inputs_panel(preset, values, problem):
 
 def controls(state, where):
     k, last = state.k, state.total
+    app = chrome.text("app")
+    next_help = T["next_help"] if k < last else app["moment_next_page_help"].format(
+        page=chrome._page_title(NEXT_PAGE, app))
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.button(T["reset"], icon=":material/first_page:", on_click=_reset, disabled=k == 0,
                   help=T["reset_help"], key="shop_reset", shortcut="Home")
         st.button(T["back"], icon=":material/chevron_left:", on_click=_back, disabled=k == 0,
                   help=T["back_help"], key="shop_back", shortcut="PageUp")
-        st.button(T["next"], icon=":material/chevron_right:", on_click=_next, disabled=k == last,
-                  help=T["next_help"], key="shop_next", shortcut="PageDown", type="primary")
+        st.button(T["next"], icon=":material/chevron_right:", on_click=_next,
+                  help=next_help, key="shop_next", shortcut="PageDown", type="primary")
         st.button(T["end"], icon=":material/last_page:", on_click=_end, disabled=k == last,
                   help=T["end_help"], key="shop_end", shortcut="End")
         st.button(T["pause"] if ss.shop_playing else T["play"], on_click=_play_pause, help=T["play_help"],
@@ -365,27 +385,37 @@ def controls(state, where):
         # Hidden twins of Back and Next (CSS below): a button takes one shortcut, and presenter
         # clickers send PageUp/PageDown while keyboards have the arrows.
         st.button(T["back"], on_click=_back, key="shop_back_arrow", shortcut="Left", disabled=k == 0)
-        st.button(T["next"], on_click=_next, key="shop_next_arrow", shortcut="Right", disabled=k == last)
+        st.button(T["next"], on_click=_next, key="shop_next_arrow", shortcut="Right")
         if not big:
             pace_control()
             st.markdown(f"#### {where}", width="content")
+
+
+def explanation_text(preset, graph, state, *, summary=True):
+    """The step's rule and its formula with the numbers (and, at the end, with ``summary``, what the graph found)."""
+    if state.step is None:
+        st.markdown(T["explain_start"])
+        return
+    step = state.step
+    if step.direction == "backward" and step.node == graph.output:
+        st.markdown(T["explain_first_backward"].format(out=graph.output))
+    st.markdown(T[f"explain_{step.rule}"].format(layer=graph.nodes[step.node].layer))
+    st.latex(tex.formula(graph, state))
+    if summary:
+        summary_text(preset, graph, state)
+
+
+def summary_text(preset, graph, state):
+    if state.k == state.total:
+        st.markdown(T["explain_done"] if preset.key in SHOPPING else T["explain_done_other"])
+        closed_form_table(preset, graph)
 
 
 def explanation(preset, graph, state):
     explain, table = st.columns([1.5, 1], gap="large")
     with explain:
         st.subheader(T["explain_heading"])
-        if state.step is None:
-            st.markdown(T["explain_start"])
-        else:
-            step = state.step
-            if step.direction == "backward" and step.node == graph.output:
-                st.markdown(T["explain_first_backward"].format(out=graph.output))
-            st.markdown(T[f"explain_{step.rule}"].format(layer=graph.nodes[step.node].layer))
-            st.latex(tex.formula(graph, state))
-            if state.k == state.total:
-                st.markdown(T["explain_done"] if preset.key in SHOPPING else T["explain_done_other"])
-                closed_form_table(preset, graph)
+        explanation_text(preset, graph, state)
     with table:
         st.subheader(T["table_heading"])
         if state.grads:
@@ -399,18 +429,22 @@ def warnings_box():
     problems = []
     for w in ss.shop_warnings:
         if w.code == "bad_expression":
-            reason = T[f"expr_{w.reason}"].format(value=w.value[:40], limit=w.value[:40])
+            reason = T[f"expr_{w.reason}"].format(value=_echo(w.value), limit=_echo(w.value))
             problems.append(T["warn_bad_expression"].format(reason=reason, pos=(w.pos or 0) + 1,
                                                             default=P.DEFAULT_EXPRESSION))
         else:
-            problems.append(T[f"warn_{w.code}"].format(key=w.key, value=w.value, default=default))
+            problems.append(T[f"warn_{w.code}"].format(key=_echo(w.key), value=_echo(w.value), default=default))
     st.warning(T["url_warning"].format(problems="; ".join(problems)), icon=":material/link_off:")
 
 
 if not big:  # on a projector the navigation bar names the page and the step is the headline
     st.title(T["title"])
     st.markdown(T["intro"])
-st.html("<style>.st-key-shop_back_arrow, .st-key-shop_next_arrow { display: none; }</style>")
+st.html("<style>.st-key-shop_back_arrow, .st-key-shop_next_arrow { display: none; }"
+        # on a projector the explanation beside the graph: compact, so rule and formula fit one screen
+        + (" .st-key-shop_explain p { font-size: 0.95rem; line-height: 1.4; margin-bottom: 0.3rem; }"
+           " .st-key-shop_explain .katex-display { font-size: 0.85em; margin: 0.2em 0; overflow-x: auto; }"
+           if big else "") + "</style>")
 
 timer = (ss.shop_playing, ss.shop_pace)  # what this run's fragment timer was set up with
 
@@ -420,6 +454,8 @@ def stepper():
     """The page below the title. Reruns alone on a click, an edit or a Play tick."""
     if (ss.shop_playing, ss.shop_pace) != timer:
         st.rerun()  # Play, Pause or a new pace: only a full run sets the timer up again
+    if ss.pop("shop_leave", False):
+        chrome._switch("shopping", NEXT_PAGE, "1")
     if ss.shop_warnings:
         warnings_box()
 
@@ -453,11 +489,24 @@ def stepper():
     fig = graph_figure(graph, state, labels=labels, legend=(T["legend_value"], T["legend_grad"]),
                        big=big, height=400 if preset.key in SHOPPING else None, positions=positions)
     alt = T["alt"].format(where=plain_where, out=graph.output, value=G.fmt(state.values.get(graph.output)))
-    st.plotly_chart(fig, theme=None, key="shop_fig", alt=alt, config={"displayModeBar": False, "scrollZoom": False})
-
-    if not big:
+    if big:  # one screen per moment: the graph and this step's rule and formula side by side
+        drawing, explain = st.columns([1.7, 1], gap="medium")
+        with drawing:
+            st.plotly_chart(fig, theme=None, key="shop_fig", alt=alt,
+                            config={"displayModeBar": False, "scrollZoom": False})
+        with explain.container(key="shop_explain"):
+            explanation_text(preset, graph, state, summary=False)
+        summary_text(preset, graph, state)  # at the end: what the graph found, below the first screen's pair
+        st.subheader(T["table_heading"])
+        if state.grads:
+            st.markdown(gradient_table(graph, state), unsafe_allow_html=True)
+        else:
+            st.caption(T["table_empty"])
+    else:
+        st.plotly_chart(fig, theme=None, key="shop_fig", alt=alt,
+                        config={"displayModeBar": False, "scrollZoom": False})
         inputs_panel(preset, values, problem)
-    explanation(preset, graph, state)
+        explanation(preset, graph, state)
     if big:
         inputs_panel(preset, values, problem)
         with st.expander(T["code_heading"], icon=":material/code:"):

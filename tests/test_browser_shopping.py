@@ -60,7 +60,9 @@ def test_presentation_mode_fits_a_projector(app_url, page):
     before = open_shopping(page, app_url, "preset=apples_oranges&step=6&present=1")  # the longest headline
     expect(page.get_by_text("Backward 2 of 4")).to_be_visible()
     drawing = page.locator(DRAWING).first.bounding_box()
-    assert drawing["width"] > 900 and drawing["y"] + drawing["height"] <= 720  # large, and all on screen
+    assert drawing["width"] > 600 and drawing["y"] + drawing["height"] <= 720  # large, and all on screen
+    explained = page.locator(".st-key-shop_explain").bounding_box()  # the rule and formula beside it
+    assert explained["x"] >= drawing["x"] + drawing["width"] and explained["y"] + explained["height"] <= 720
     for name in ("Back", "Next"):
         box = page.get_by_role("button", name=name).first.bounding_box()
         assert box["y"] + box["height"] <= 720

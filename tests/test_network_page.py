@@ -47,7 +47,7 @@ def test_stepping_to_the_end_shows_every_layer_its_shapes_code_and_check():
     assert where(at).startswith("#### One update")
     before, after = (float(m.value) for m in at.metric)
     assert after < before  # one step downhill on these images
-    assert at.button(key="net_next").disabled
+    assert "Gradient check" in at.button(key="net_next").help  # Next after the update walks on
     assert at.get("page_link")[-1].proto.page == "gradient_check"
 
 
@@ -105,4 +105,21 @@ def test_trained_weights_come_from_the_trainer(monkeypatch):
 def test_presentation_mode_folds_the_setup_and_the_code():
     at = network(present="1", step="2")
     assert where(at).startswith("### Forward 2 of 4 · `Relu1`")
-    assert [e.label for e in at.expander] == ["Network and images", "The code that ran"]
+    assert [e.label for e in at.expander] == ["Backprop against numerical gradients", "Network and images",
+                                            "The code that ran"]
+
+
+def test_the_chapter_walks_on_at_both_ends_and_moment_last_opens_the_update():
+    at = network(moment="last", present="1")
+    assert at.session_state.net_setup.step == S.N_STEPS and "moment" not in at.query_params
+    assert [e.label for e in at.expander][0] == "Backprop against numerical gradients"  # checks fold below
+    at.button(key="net_next").click().run()  # after the update: /gradient_check at its first moment
+    assert not at.exception
+    assert at.query_params.get("moment") == "1" and at.query_params.get("present") == "1"
+    assert "step" not in at.query_params
+
+
+def test_bad_long_or_non_ascii_values_are_named_not_an_exception():
+    for raw in ("²", "7" * 5000):
+        at = network(step=raw)
+        assert "`step=" in at.warning[0].value and len(at.warning[0].value) < 300

@@ -60,7 +60,8 @@ def test_stepping_to_the_end_shows_the_books_numbers():
     assert rows["price"] == ("715", "1")
     assert {name: rows[name][1] for name in ("apple", "apple_num", "orange", "orange_num", "tax")} == \
         {"apple": "2.2", "apple_num": "110", "orange": "3.3", "orange_num": "165", "tax": "650"}
-    assert at.button(key="shop_next").disabled and at.button(key="shop_end").disabled
+    assert at.button(key="shop_end").disabled
+    assert "Inside the network" in at.button(key="shop_next").help  # Next at the end walks on to /network
     assert at.query_params["step"] == "8"
     checks = next(m.value for m in at.markdown if m.value.startswith("| input |"))
     assert checks.count("check_circle") == 5 and "cancel" not in checks
@@ -258,3 +259,20 @@ def test_softmax_with_loss_is_offered_and_ends_at_y_minus_t():
     table = next(m.value for m in at.markdown if m.value.startswith("| input | through the graph"))
     assert "y − t" in table and table.count("check_circle") == 3
     assert at.query_params["preset"] == "softmax_loss" and at.query_params["step"] == "32"
+
+
+def test_a_step_that_is_no_ascii_number_is_named_not_an_exception():
+    for raw in ("²", "7" * 5000):  # "²".isdigit() is true; int() refuses 4,300+ digits
+        at = shopping(preset="apples_oranges", step=raw)
+        assert not at.exception
+        warning = at.warning[0].value
+        assert "`step=" in warning and "not a step" in warning
+        assert len(warning) < 300  # the 5,000 digits are cut, not echoed whole
+        assert where(at).startswith("#### Start")
+
+
+def test_arriving_at_the_last_moment_opens_the_last_step():
+    """/network's PageUp before its first step opens this page with ?moment=last."""
+    at = shopping(preset="apples", moment="last")
+    assert where(at).startswith("#### Backward 2 of 2") and at.session_state.shop_step == 4
+    assert "moment" not in at.query_params and at.query_params["step"] == "4"

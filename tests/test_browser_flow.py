@@ -1,0 +1,72 @@
+"""Real browser, a lecturer's clicker at 1280x720 in presentation mode: PageDown alone walks every step of
+the shopping graph and of /network into /gradient_check's first moment, PageUp alone walks back to
+/shopping's first step, and at every step the figure and its explanation are on the screen together."""
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+
+SHOPPING_STEPS = 8  # apples_oranges: 4 nodes forward, 4 backward
+NETWORK_STEPS = 9  # backprop.network_state.N_STEPS: start, 4 forward, 4 backward, the update
+SHOTS = Path(os.environ.get("FLOW_SHOTS", tempfile.gettempdir()))  # screenshots to look at
+BOX = ("sel => { const e = document.querySelector(sel); if (!e) return null;"
+       " const r = e.getBoundingClientRect(); return r.height > 0 ? {x: r.x, y: r.y, width: r.width,"
+       " height: r.height} : null; }")
+FRESH = "() => document.querySelectorAll('[data-stale=\"true\"]').length === 0"
+
+
+def on_screen(page, selector, what):
+    """The bounding box of the first current element matching ``selector`` lies inside the 1280x720 viewport."""
+    box = page.wait_for_function(BOX, arg=selector).json_value()  # read at once: a redraw replaces elements
+    assert box is not None, f"{what}: not drawn"
+    assert box["y"] >= 0 and box["x"] >= 0, f"{what} starts off screen: {box}"
+    assert box["y"] + box["height"] <= 720 + 1 and box["x"] + box["width"] <= 1280 + 1, f"{what} leaves the screen: {box}"
+
+
+def at(page, path, step, figure, explanation):
+    """Wait until ``path`` shows ``step`` (its own URL), drawn afresh; figure and explanation on screen."""
+    page.wait_for_url(re.compile(rf"/{path}\?(.*&)?step={step}(&|$)"))
+    page.wait_for_function(FRESH)
+    page.wait_for_selector(f"{explanation} p")
+    on_screen(page, figure, f"{path} step {step}: the figure")
+    on_screen(page, explanation, f"{path} step {step}: the explanation")
+    assert "present=1" in page.url
+
+
+def test_clicker_walks_the_chapter_and_back_one_screen_per_step(app_url, page):
+    page.set_default_timeout(60_000)  # a first visit loads Plotly's bundle, /network its MNIST sample
+    page.goto(f"{app_url}/shopping?present=1&preset=apples_oranges&step=0")
+    wait_for_app(page)
+    shop = ('.st-key-shop_fig [data-testid="stPlotlyChart"]', ".st-key-shop_explain")
+    net = ('.st-key-net_pipeline [data-testid="stPlotlyChart"]', ".st-key-net_explain")
+    at(page, "shopping", 0, *shop)
+    for k in range(1, SHOPPING_STEPS + 1):
+        page.keyboard.press("PageDown")
+        at(page, "shopping", k, *shop)
+        if k == 6:
+            page.screenshot(path=str(SHOTS / "shopping-6.png"))
+    for k in range(NETWORK_STEPS + 1):
+        page.keyboard.press("PageDown")
+        at(page, "network", k, *net)
+        if k in (5, 8):
+            page.screenshot(path=str(SHOTS / f"network-{k}.png"))
+    page.keyboard.press("PageDown")
+    page.wait_for_url(re.compile(r"/gradient_check\?"))
+    page.get_by_text(re.compile(r"^1 of \d+$")).wait_for()
+    assert "present=1" in page.url and "step=" not in page.url  # no other page's parameters
+
+    page.keyboard.press("PageUp")  # back to /network at its last step
+    for k in range(NETWORK_STEPS, -1, -1):
+        at(page, "network", k, *net)
+        page.keyboard.press("PageUp")
+    for k in range(SHOPPING_STEPS, -1, -1):
+        at(page, "shopping", k, *shop)
+        page.keyboard.press("PageUp")
+    at(page, "shopping", 0, *shop)  # the chapter's first page: PageUp at its first step stays
+    assert page.get_by_test_id("stException").count() == 0
