@@ -13,7 +13,7 @@ page = st.navigation(
         st.Page("pages/home.py", title=T["home"], icon=":material/home:", default=True),
         # URLs are the file names (/shopping, /gradient_check, /training), as pages/routing.py explains.
         st.Page("pages/shopping.py", title=T["shopping"], icon=":material/shopping_cart:"),
-        st.Page("pages/network.py", title=chrome.text("network")["nav_title"], icon=":material/account_tree:"),
+        st.Page("pages/network.py", title=T["network"], icon=":material/account_tree:"),
         st.Page("pages/gradient_check.py", title=T["gradient_check"], icon=":material/rule:"),
         st.Page("pages/training.py", title=T["training"], icon=":material/monitoring:"),
     ],

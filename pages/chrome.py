@@ -240,8 +240,8 @@ def _chapter_neighbour(page, step):
 
 
 def _page_title(page, T):
-    """A chapter page's title as the navigation shows it (app.toml, or the page's own ``nav_title``)."""
-    return T.get(page) or text(page).get("nav_title") or page
+    """A chapter page's title as the navigation shows it (app.toml)."""
+    return T[page]
 
 
 def _chrome_query():

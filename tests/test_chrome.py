@@ -95,9 +95,9 @@ def test_an_unforeseen_error_stops_at_the_page_edge(monkeypatch, caplog):
 def test_reset_forgets_the_page_and_keeps_the_chrome(monkeypatch):
     at = open_page("pages/shopping.py", {"step": "5", "lang": "ja", "present": "1"})
     assert at.session_state.shop_step == 5
-    from backprop import graph
+    from backprop import presets
 
-    monkeypatch.setattr(graph, "query_for", lambda *a, **k: 1 / 0)  # in the page's fragment: Streamlit catches it
+    monkeypatch.setattr(presets, "query_for", lambda *a, **k: 1 / 0)  # in the page's fragment: Streamlit catches it
     at.switch_page("pages/shopping.py")
     at.run()
     assert at.error and not at.exception

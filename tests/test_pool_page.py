@@ -47,7 +47,9 @@ def click(at, name):
 
 
 def test_a_run_beyond_the_server_limit_shows_its_place_and_starts_when_one_is_free(page, monkeypatch):
-    pool = live.default_pool()
+    from backprop.live import pool as pool_module
+    pool = pool_module.TrainerPool()  # the server's pool of its own: other tests' sessions may still train
+    monkeypatch.setattr(pool_module, "_default", pool)
     monkeypatch.setattr(pool, "max_running", 1)
     other = live.Lab()  # another session, training
     other.start(TrainConfig(iterations=10**5))
@@ -66,6 +68,8 @@ def test_a_run_beyond_the_server_limit_shows_its_place_and_starts_when_one_is_fr
     at.run()
     assert "in line" not in captions(at) and "2 runs share this server's" in captions(at)
     second.shutdown()
+    at.session_state["training_lab"].shutdown()
+    pool.shutdown()
 
 
 def test_the_largest_network_is_refused_with_what_fits(page):

@@ -5,7 +5,7 @@ import collections
 import threading
 import time
 
-from . import budget
+from .budget import check as budget_check, images as budget_images
 from .messages import FINISHED, STOPPED, ErrorInfo
 from .run import LiveRun, RunError
 
@@ -34,7 +34,7 @@ class Lab:
     def _make(self, config, label, group=None):
         data = self._data_loader(config) if self._data_loader else None
         try:
-            refusal = budget.check(config, *budget.images(config, data))
+            refusal = budget_check(config, *budget_images(config, data))
         except (OSError, ValueError):  # the data set is missing or unreadable: its run will say so
             refusal = None
         if refusal is not None:

@@ -22,7 +22,7 @@ import os
 import threading
 import time
 
-from . import budget
+from .budget import images as budget_images, limits as budget_limits, run_bytes as budget_run_bytes
 from .messages import Close, ErrorInfo, Failed, Init, Pause, Run, Stopped
 from .spawn import start_process
 
@@ -187,8 +187,8 @@ class TrainerPool:
     def _admit_memory(self, channel, init):
         """Count the run's memory (at most what a run may use: Lab checks that limit) or refuse it (lock held)."""
         try:
-            n_train, n_test = budget.images(init.config, init.data)
-            cost = min(budget.run_bytes(init.config, n_train, n_test), budget.limits()[0])
+            n_train, n_test = budget_images(init.config, init.data)
+            cost = min(budget_run_bytes(init.config, n_train, n_test), budget_limits()[0])
         except Exception:  # noqa: BLE001 - no data set: the process will say what is missing
             cost = 0
         if self._hosted + cost > self.memory_budget:
