@@ -1,24 +1,22 @@
 """Live training: the book's section 5.7.4 as an instrument. Turn a knob, watch the curves move, compare runs.
 
 Runs train in the server's trainer pool (backprop.live); this page only sends commands and draws
-what a snapshot of the run says. The live views are a fragment redrawn up to twice a second while a
-run goes on (less often when the server is busy); the knobs and the rest of the page redraw only
-when someone acts.
+what a snapshot of the run says. The live views (pages/training_live.py) are fragments redrawn up to
+twice a second while a run goes on (less often when the server is busy); the knobs and the rest of the
+page redraw only when someone acts.
 """
 import time
 from dataclasses import replace
+from functools import partial
 
 import streamlit as st
 
 from backprop import datasets, live
 from backprop import urlstate as U
 from backprop.live import knobs as KU
-from backprop.figures import training as figs
 from backprop.optimizers import OPTIMIZERS
-from backprop.training import (LIVE_FIELDS, OPTIMIZER_PARAMS, PRESETS, ConfigError, TrainConfig, check_first_loss,
-                               check_stalled, check_update_ratio)
-from pages import chrome, training_inspect, training_runs
-from pages.components.live_curves import live_curves
+from backprop.training import LIVE_FIELDS, OPTIMIZER_PARAMS, PRESETS, ConfigError, TrainConfig
+from pages import chrome, training_inspect, training_live, training_runs
 from pages.training_runs import g as _g
 
 T = chrome.text("training")
@@ -28,11 +26,8 @@ P = "training_"  # session-state prefix of this page
 POOL = live.default_pool()  # the server's trainer processes: one per process, shared by every session
 # Seconds between live redraws while a run goes on: POOL.refresh_interval(), 0.5 (twice a second) when the
 # server is quiet, 1 or 2 when it is busy, because each redraw costs the server CPU time others could use.
-STALE = 2.0  # seconds: a live view older than this says how old it is
-RATE_EVERY = 5.0  # seconds between two looks at the load by a live view (a new rate redraws the whole page)
 COMPARE_REFRESH = 2.0  # the comparison overlay (a Plotly figure: costlier to redraw than the canvas)
 SANITY_REFRESH = 2.0  # the badges and the ratio chart move slowly: redrawn every 2 s
-LIVE_POINTS = 600  # buckets per live curve: plenty for a 700-pixel-wide chart
 
 LRS = tuple(m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)) + (10.0,)
 WIDTHS = (10, 20, 50, 100, 200, 500)
@@ -42,15 +37,6 @@ DECAYS = (0.0, 0.0001, 0.001, 0.01, 0.1, 0.2, 0.5, 1.0)
 TRAIN_SIZES = (0, 100, 300, 1000, 3000, 10_000, 30_000)
 OPT_PARAM_CHOICES = {"momentum": (0.5, 0.8, 0.9, 0.95, 0.99), "decay_rate": (0.9, 0.95, 0.99, 0.999),
                      "beta1": (0.5, 0.8, 0.9, 0.95, 0.99), "beta2": (0.99, 0.999, 0.9999)}
-STATUS_COLORS = {"good": "green", "low": "orange", "zero": "red", "high": "orange", "too_high": "red",
-                 "unknown": "gray"}
-
-
-def _duration(seconds):
-    if seconds != seconds or seconds == float("inf"):  # NaN or unknown
-        return "–"
-    seconds = int(round(seconds))
-    return T["minutes"].format(m=seconds // 60, s=seconds % 60) if seconds >= 60 else T["seconds"].format(s=seconds)
 
 
 # --- the session's runs -------------------------------------------------------------------------------
@@ -379,180 +365,6 @@ def _knobs():
             st.segmented_control(T["dtype"], ["float32", "float64"], **_kept("dtype"), required=True)
 
 
-# --- live views (a fragment: redrawn every POOL.refresh_interval() seconds while a run goes on) --------
-
-def _progress(snap):
-    frac = min(snap.iteration / snap.target, 1.0) if snap.target else 0.0
-    numbers = dict(it=f"{snap.iteration:,}", target=f"{snap.target:,}", epoch=f"{snap.epoch:.1f}",
-                   rate=f"{snap.rate:,.0f}" if snap.rate == snap.rate else "–", eta=_duration(snap.eta),
-                   time=_duration(snap.seconds))
-    st.progress(frac, text=T[f"progress_{snap.state}"].format(**numbers))
-    if snap.state == live.RUNNING:
-        _sharing(snap)
-    if snap.state in (live.PAUSED, live.FINISHED, live.STOPPED) and snap.iteration and not BIG:
-        # where the time went: the book's per-epoch evaluation often costs more than the training
-        st.caption(T["timing"].format(
-            train=f"{snap.seconds - snap.eval_seconds:.2f}", steps=f"{snap.steps_per_s:,.0f}",
-            eval=f"{snap.eval_seconds:.2f}", n=f"{snap.evaluations:,}"))
-
-
-def _sharing(snap):
-    """Why a run moves slowly or not at all: its place in the server's queue, a stale view, shared processes."""
-    load = POOL.load()
-    if snap.waiting:
-        st.caption(T["waiting"].format(place=snap.waiting, running=load["running"]))
-    elif snap.age > STALE:
-        st.caption(T["stale"].format(age=f"{snap.age:.0f}"))
-    if load["running"] > 1 and not snap.waiting:
-        st.caption(T["shared"].format(runs=load["running"], processes=load["trainers"]))
-
-
-def _badges(snap):
-    with st.container(horizontal=True, gap="small"):
-        first = check_first_loss(snap.first_loss)
-        text = (T["badge_first_loss_none"] if first.status == "unknown"
-                else T["badge_first_loss"].format(loss=f"{first.value:.2f}", expected=f"{first.expected:.2f}"))
-        st.badge(text, color=STATUS_COLORS[first.status], help=T[f"first_loss_{first.status}"])
-        stalled = _stall(snap).stalled
-        for name, ratio in snap.last_ratios.items():
-            check = check_update_ratio(ratio)
-            # a low or zero ratio has opposite remedies: a larger lr for a slow run, a smaller one (and He
-            # init) for a network that jumped and died; the tooltip says which this is
-            status = check.status if check.status not in ("low", "zero") else (
-                "zero" if check.status == "zero" else "low_stalled" if stalled else "low")
-            help_text = S[f"ratio_{status}"] if status in ("low", "zero", "low_stalled") else T[f"ratio_{status}"]
-            # one significant digit: the order of magnitude is the lesson, and an unchanged badge is not redrawn
-            st.badge(T["badge_ratio"].format(layer=name, ratio=f"{ratio:.0e}"), color=STATUS_COLORS[check.status],
-                     help=help_text)
-
-
-def _stall(snap):
-    """backprop.training.check_stalled on what the snapshot holds (the loss curve, the ratios)."""
-    curve = snap.loss
-    return check_stalled(curve.x, curve.mean, snap.ratio_iterations, snap.ratios, peak_loss=curve.peak())
-
-
-def _stall_warning(snap, stall):
-    """Say that the network stopped learning, why and what to do; pause a lone run once so it stops wasting time."""
-    cause = f"stalled_{stall.cause}_{snap.config.activation}" if stall.cause == "dead" else "stalled_too_high"
-    st.error(S[cause].format(loss=f"{stall.loss:.2f}", since=f"{stall.since:,}", lr=_g(snap.config.lr),
-                             suggest=_g(snap.config.lr / 100 if snap.config.lr >= 1 else snap.config.lr / 10),
-                             ratio=f"{stall.ratio:.0e}"), icon=":material/heart_broken:")
-    ss = st.session_state
-    run = LAB.current
-    if snap.state == live.RUNNING and run is not None and ss.get(P + "stall_paused") != snap.run_id:
-        ss[P + "stall_paused"] = snap.run_id
-        if not LAB.view()[1]:  # a comparison in the queue goes on: its lesson may be this very failure
-            run.pause()
-            st.caption(S["stalled_paused"])
-
-
-def _messages(snap):
-    stall = _stall(snap)
-    if stall.stalled:
-        _stall_warning(snap, stall)
-    d = snap.divergence
-    if d is not None:
-        key = "diverged" if d.weights_finite else "diverged_broken"
-        st.error(T[key].format(it=f"{d.iteration:,}", loss=f"{d.loss:.3g}", lr=_g(d.lr), suggest=_g(d.lr / 10)),
-                 icon=":material/error:")
-    if snap.error:
-        st.error(T["worker_error"].format(error=training_runs.run_error_text(T, snap.error)),
-                 icon=":material/bug_report:")
-        run = LAB.current
-        if run is not None and run.can_restart:
-            st.button(T["restart"].format(it=f"{run.checkpoint_iteration:,}"), on_click=_restart,
-                      icon=":material/restart_alt:", key=P + "btn_restart")
-    if snap.adjustments:
-        a = snap.adjustments[-1]
-        changes = ", ".join(f"{T.get(k, k)} → {_g(v)}" for k, v in a.changes)
-        st.caption(T["adjusted"].format(changes=changes, it=f"{a.iteration:,}"))
-
-
-def _markers(adjustments):
-    """[(iteration, "lr → 0.01"), ...]: where a live knob changed, for the loss curve."""
-    return [(a.iteration, ", ".join(f"{T.get(k, k)} → {_g(v)}" for k, v in a.changes)) for a in adjustments]
-
-
-def _headline(snap):
-    """A finished (or stopped) run's final test accuracy, in large type above its curves."""
-    if snap.state in (live.FINISHED, live.STOPPED) and len(snap.evals):
-        st.markdown(S["final_headline"].format(test=f"{snap.evals[-1, 3]:.1%}", train=f"{snap.evals[-1, 2]:.1%}",
-                                               it=f"{snap.iteration:,}"))
-
-
-def _live_view():
-    run = LAB.current
-    if run is None:
-        st.info(T["no_run"], icon=":material/play_circle:")
-        return
-    snap = run.snapshot(max_points=LIVE_POINTS)
-    _progress(snap)
-    _messages(snap)
-    height = 270 if BIG else 290  # on a 1280x720 projector: the moment bar, its line, controls and these
-    markers = _markers(snap.adjustments)
-    if snap.state == live.RUNNING:  # redrawn twice a second: a canvas, cheap for the browser
-        live_curves(figs.live_curves_data(snap.loss, snap.evals, labels=LIVE_LABELS, big=BIG, markers=markers),
-                    key=P + "live_curves", height=int(height * (1.15 if BIG else 1)), label=T["live_curves_label"])
-    else:  # still: the interactive Plotly figures, in the same large type (theme=None keeps base_layout's)
-        _headline(snap)
-        divergence = (snap.divergence.iteration, T["chart_diverged"]) if snap.divergence else None
-        left, right = st.columns([3, 2])
-        left.plotly_chart(figs.loss_figure(snap.loss, labels=LOSS_LABELS, big=BIG, height=height,
-                                           divergence=divergence, markers=markers),
-                          key=P + "loss_chart", config={"displayModeBar": False}, theme=None)
-        right.plotly_chart(figs.accuracy_figure(snap.evals, labels=ACC_LABELS, big=BIG, height=height),
-                           key=P + "acc_chart", config={"displayModeBar": False}, theme=None)
-    # A run ended, paused itself or handed over to the next queued run, or the server's load changed the
-    # redraw rate: redraw the whole page once (the fragment's timer is set there).
-    ss = st.session_state
-    if ss.get(P + "ticking") and time.monotonic() - ss.get(P + "refresh_at", 0.0) > RATE_EVERY:
-        ss[P + "refresh_at"] = time.monotonic()
-        if ss.get(P + "refresh") != POOL.refresh_interval():
-            st.rerun(scope="app")
-    if st.session_state.get(P + "drawn") != (snap.run_id, snap.state):
-        st.session_state[P + "drawn"] = (snap.run_id, snap.state)
-        if st.session_state.get(P + "ticking"):
-            st.rerun(scope="app")
-
-
-def _sanity_view():
-    """The sanity badges (and the ratio chart if asked for): slower-moving, so redrawn less often."""
-    run = LAB.current
-    if run is None:
-        return
-    snap = run.snapshot(max_points=LIVE_POINTS)
-    _badges(snap)
-    if st.session_state.get(P + "show_ratios"):  # the toggle itself is drawn below, outside the fragments
-        st.plotly_chart(figs.ratio_figure(snap.ratio_iterations, snap.ratios, labels=RATIO_LABELS, big=BIG),
-                        key=P + "ratio_chart", config={"displayModeBar": False}, theme=None)
-
-
-LOSS_LABELS = {"x": T["iterations"], "y": T["loss"], "raw": T["loss_raw"], "smooth": T["loss_smooth"],
-               "chance": T["chance"], "empty": T["empty_loss"]}
-ACC_LABELS = {"x": T["epochs"], "y": T["accuracy"], "train": T["train"], "test": T["test"],
-              "empty": T["empty_accuracy"]}
-RATIO_LABELS = {"x": T["iterations"], "y": T["ratio_axis"], "band": T["ratio_band"], "empty": T["empty_loss"]}
-LIVE_LABELS = {**LOSS_LABELS, "epochs": T["epochs"], "accuracy": T["accuracy"], "train": T["train"],
-               "test": T["test"]}
-# --- inspect (drawn by pages/training_inspect.py) --------------------------------------------------------------
-
-def _compare_live():
-    """Moment 4 on the projector: the comparison's runs overlaid as they finish, the running one included."""
-    group = st.session_state.get(P + "overlay_group")
-    records = [r for r in LAB.records() if group is not None and r.group == group]
-    run = LAB.current
-    names = training_runs.names(T, records)
-    runs = [(names[r.run_id], r.curve(), r.evals) for r in records]
-    if run is not None and getattr(run, "group", None) == group and not run.closed and run.state != live.FINISHED:
-        snap = run.snapshot(max_points=LIVE_POINTS)
-        runs.append((f"#{snap.run_id} {snap.label}", snap.loss, snap.evals))
-    labels = {"loss": T["overlay_loss"], "accuracy": T["overlay_accuracy"], "iterations": T["iterations"],
-              "epochs": T["epochs"], "empty": T["overlay_empty"]}
-    st.plotly_chart(figs.overlay_figure(runs, labels=labels, big=BIG, height=310), key=P + "compare_live",
-                    config={"displayModeBar": False}, theme=None)
-
-
 def _inspect(records, divider=True):
     if divider:
         st.divider()
@@ -593,6 +405,14 @@ def _inspect(records, divider=True):
     source = config.dataset if config.dataset in _available() else "sample"
     data = datasets.load_dataset(source)
     training_inspect.render(net, data.x_test, data.t_test, data.class_names, heading=divider)
+
+
+# --- live views (pages/training_live.py): fragments, redrawn every POOL.refresh_interval() s while a run goes on --
+
+VIEW = training_live.View(T=T, S=S, big=BIG, lab=LAB, pool=POOL, restart=_restart)  # this run's session
+LIVE_VIEW = partial(training_live.live_view, VIEW)  # progress, messages, the curves
+SANITY_VIEW = partial(training_live.sanity_view, VIEW)  # the badges, the ratio chart
+COMPARE_LIVE = partial(training_live.compare_live, VIEW)  # moment 4 on the projector: the overlay
 
 
 # --- the page -------------------------------------------------------------------------------------------------
@@ -656,14 +476,14 @@ if run is not None:  # a bookmark of this page then tells, after a server restar
 if BIG and MOMENT == "inspect" and not ticking:  # on the projector the moment's figure comes first
     _inspect(LAB.records(), divider=False)
 elif BIG and MOMENT == "compare":
-    st.fragment(_compare_live, run_every=COMPARE_REFRESH if ticking else None)()
+    st.fragment(COMPARE_LIVE, run_every=COMPARE_REFRESH if ticking else None)()
 else:
-    st.fragment(_live_view, run_every=refresh if ticking else None)()
-st.fragment(_sanity_view, run_every=SANITY_REFRESH if ticking else None)()
+    st.fragment(LIVE_VIEW, run_every=refresh if ticking else None)()
+st.fragment(SANITY_VIEW, run_every=SANITY_REFRESH if ticking else None)()
 if run is not None:
     st.toggle(T["show_ratios"], key=P + "show_ratios", help=T["ratio_help"])
 if BIG and MOMENT in ("inspect", "compare"):
-    st.fragment(_live_view, run_every=refresh if ticking else None)()
+    st.fragment(LIVE_VIEW, run_every=refresh if ticking else None)()
 
 training_runs.render(LAB)
 # A training network changes under the inspector: inspecting is for a paused or finished run (which
