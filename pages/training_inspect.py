@@ -88,8 +88,8 @@ def _weights(T, big, net, x_test, t_test, class_names):
     total = net.sizes[1]
     if not big:  # on the projector the lecturer says it; the tiles need the room
         st.caption(T["weights_caption"])
-    if big or total <= 10:
-        shown = min(total, 30)
+    if big or total <= 10:  # on the projector two rows of ten: the explanation and the tiles fit 720 px
+        shown = min(total, 20 if big else 30)
     else:
         shown = st.slider(T["weights_count"], 1, min(total, 200), min(total, 50), key="insp_units", width=400)
     if shown < total:

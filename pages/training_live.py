@@ -224,5 +224,5 @@ def compare_live(v):
         runs.append((f"#{snap.run_id} {snap.label}", snap.loss, snap.evals))
     labels = {"loss": v.T["overlay_loss"], "accuracy": v.T["overlay_accuracy"], "iterations": v.T["iterations"],
               "epochs": v.T["epochs"], "empty": v.T["overlay_empty"]}
-    st.plotly_chart(figs.overlay_figure(runs, labels=labels, big=v.big, height=310), key=P + "compare_live",
+    st.plotly_chart(figs.overlay_figure(runs, labels=labels, big=v.big, height=280), key=P + "compare_live",
                     config={"displayModeBar": False}, theme=None)
