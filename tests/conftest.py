@@ -34,6 +34,32 @@ def open_page(path="pages/home.py", query=None, timeout=30, locale=None, run=Tru
     return at
 
 
+def open_training(query=None):
+    """The training page under AppTest, opened straight from a link (one run, no exception)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page("pages/training.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def training_pages():
+    """Open training pages (``open_training``); every run they started ends afterwards, pass or fail."""
+    opened = []
+
+    def make(query=None):
+        at = open_training(query)
+        opened.append(at)
+        return at
+
+    yield make
+    for at in opened:
+        if "training_lab" in at.session_state:
+            at.session_state["training_lab"].shutdown()
+
+
 @contextlib.contextmanager
 def running_app():
     """A fresh server of its own (for tests that need one nobody else has used); yields its URL."""

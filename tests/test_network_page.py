@@ -1,7 +1,6 @@
 """The /network page under AppTest: every step of the layer walk, its shapes and checks, the tiny net, the URL."""
 import re
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from backprop import network_state as S

@@ -6,35 +6,16 @@ import signal
 import time
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from backprop import live
 from backprop.training import TrainConfig
 
 
-def open_page(query=None):
-    at = AppTest.from_file("../app.py", default_timeout=30)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page("pages/training.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.fixture
-def page():
-    opened = []
-
-    def make(query=None):
-        at = open_page(query)
-        opened.append(at)
-        return at
-
-    yield make
-    for at in opened:
-        lab = at.session_state["training_lab"] if "training_lab" in at.session_state else None
-        if lab is not None:
-            lab.shutdown()
+def page(training_pages):
+    return training_pages
 
 
 def captions(at):

@@ -7,23 +7,12 @@ import pytest
 
 from backprop import live
 from backprop.live import knobs as KU
-from test_training_page import click, lab, open_page, texts
+from test_training_page import click, lab, texts
 
 
 @pytest.fixture
-def pages():
-    opened = []
-
-    def make(query=None):
-        at = open_page(query)
-        opened.append(at)
-        return at
-
-    yield make
-    for at in opened:
-        current = at.session_state["training_lab"].current if "training_lab" in at.session_state else None
-        if current is not None:
-            current.stop()
+def pages(training_pages):
+    return training_pages
 
 
 def knobs(at):

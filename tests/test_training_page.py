@@ -13,36 +13,16 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from backprop import live, training
 from backprop.training import TrainConfig, param_shapes
 
 
-def open_page(query=None):
-    at = AppTest.from_file("../app.py", default_timeout=30)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page("pages/training.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.fixture
-def pages():
-    """Open training pages; every run they started is stopped afterwards, pass or fail."""
-    opened = []
-
-    def make(query=None):
-        at = open_page(query)
-        opened.append(at)
-        return at
-
-    yield make
-    for at in opened:
-        lab = at.session_state["training_lab"] if "training_lab" in at.session_state else None
-        if lab is not None and lab.current is not None:
-            lab.current.stop()
+def pages(training_pages):
+    return training_pages
 
 
 def lab(at):
