@@ -1,12 +1,14 @@
-"""A classroom on one server: N real browser sessions train at once while a few step the shopping graph.
+"""A classroom on one server: N real sessions train at once while a few step the shopping graph.
 
     python -m benchmarks.load --sessions 30 [--seconds 20] [--shoppers 6]      (from the repository root)
 
 Starts the app on 127.0.0.1 (tests/conftest.py's starter), measures ``python -m backprop.bench``'s
-steps/s, then opens N browser contexts in one headless Debian Chromium (Playwright): each opens
-/training and presses Start (the book's chapter 5 run, made long enough to last), and ``--shoppers``
-more step /shopping with Next. After ``--seconds`` of training every session presses Pause and waits
-for "Paused"; all contexts close and the benchmark waits (at most 60 s) until the server is idle again.
+steps/s, then opens N sessions, each speaking Streamlit's websocket protocol as a browser does
+(tests/wsclient.py: the page's first run, button clicks, the live fragment's timed reruns), so that the
+machine's two cores measure the server, not N Chromium tabs: each opens /training and presses Start
+(the book's chapter 5 run, made long enough to last), and ``--shoppers`` more step /shopping with Next.
+After ``--seconds`` of training every session presses Pause and waits for "Paused"; all sessions close
+and the benchmark waits (at most 60 s) until the server is idle again.
 Everything is bounded in count and time; it stops by itself.
 
 Prints ONE JSON line:
@@ -31,12 +33,15 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
-from tests.appserver import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.appserver import running_app
+from tests.wsclient import Session
 
 ROOT = Path(__file__).resolve().parents[1]
-PAUSED = re.compile(r"Paused at iteration")
+PAUSED = re.compile(r"Paused at iteration [\d,]+")
+RUNNING = re.compile(r"[\d,]+ iterations/s")
 TIMING = re.compile(r"([\d.]+) s training \(([\d,]+|–) steps/s\) and ([\d.]+) s evaluating")
 ITERATION = re.compile(r"[Ii]teration ([\d,]+)")
 
@@ -102,93 +107,67 @@ def core_steps_per_s():
 
 
 # --- sessions ----------------------------------------------------------------------------------------------
+# Each session is Streamlit's own websocket protocol (tests/wsclient.py), as a browser speaks it, timed
+# reruns of the live fragment included: N students cost the machine what they cost the server, not N
+# Chromium tabs, so the figures are the server's.
 
-async def _app_ready(page, selector):
-    """Until the page's script has drawn ``selector`` (the navigation alone appears before the page)."""
-    await page.locator(selector).first.wait_for()
-
-
-async def _progress(page):
-    return await page.get_by_test_id("stProgress").inner_text()
-
-
-async def trainer(browser, url, result, start_gate, pause_gate, timeout_ms):
+async def trainer(url, result, start_gate, pause_gate, timeout):
     """One student: open /training, Start, wait for the signal, Pause, read the run's own timing line."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    s = None
     try:
-        page = await context.new_page()
-        page.set_default_timeout(timeout_ms)
-        await page.goto(url + "/training?iterations=200000")  # long enough to last, within the budget
-        await _app_ready(page, ".st-key-training_btn_start button")
-        start_gate.set_result(None) if not start_gate.done() else None
-        await page.locator(".st-key-training_btn_start button").click()
-        await page.get_by_test_id("stProgress").filter(has_text="iterations/s").wait_for()
-        await pause_gate
-        clicked = time.perf_counter()
-        await page.locator(".st-key-training_btn_pause button").click()
-        await page.get_by_test_id("stProgress").filter(has_text=PAUSED).wait_for()
-        result["pause_s"] = time.perf_counter() - clicked
-        iterations = int(ITERATION.search(await _progress(page)).group(1).replace(",", ""))
-        timing = TIMING.search(await page.get_by_test_id("stCaptionContainer").filter(has_text=TIMING).inner_text())
-        train_s, eval_s = float(timing.group(1)), float(timing.group(3))
-        result.update(iterations=iterations, train_s=train_s, eval_s=eval_s)
-        if await page.get_by_test_id("stException").count():
-            raise RuntimeError("a traceback on /training")
+        async with Session.open(url, "/training", "iterations=200000", timeout) as session:
+            s = session  # long enough to last
+            start_gate.set_result(None) if not start_gate.done() else None
+            await s.click("training_btn_start")
+            await s.wait_for(lambda s: RUNNING.search(s.text()), timeout)
+            await pause_gate
+            clicked = time.perf_counter()
+            await s.click("training_btn_pause")
+            await s.wait_for(lambda s: PAUSED.search(s.text()) and TIMING.search(s.text()), timeout)
+            result["pause_s"] = time.perf_counter() - clicked
+            text = s.text()
+            iterations = int(ITERATION.search(PAUSED.search(text).group(0)).group(1).replace(",", ""))
+            timing = TIMING.search(text)
+            result.update(iterations=iterations, train_s=float(timing.group(1)), eval_s=float(timing.group(3)))
+            if s.exceptions:
+                raise RuntimeError(f"a traceback on /training: {s.exceptions[0][:120]}")
     except Exception as e:  # noqa: BLE001 - counted and reported, never fatal to the benchmark
-        result["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
-    finally:
-        await context.close()
+        shown = [t for t in (s.texts() if s else []) if ITERATION.search(t) or "aus" in t]
+        result["error"] = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]} {shown[:2]}"
 
 
-async def shopper(browser, url, result, stop, timeout_ms):
+async def shopper(url, result, stop, timeout):
     """A visitor stepping the shopping graph: Next, wait until the URL shows the step; back to the start after the last."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 720})
     result["steps_s"] = []
     try:
-        page = await context.new_page()
-        page.set_default_timeout(timeout_ms)
-        await page.goto(url + "/shopping?step=0")
-        await _app_ready(page, ".st-key-shop_next button")
-        step = 0
-        while not stop.done() or len(result["steps_s"]) < 2:  # at least two steps, however slow the start
-            clicked = time.perf_counter()
-            if step >= 7:
-                await page.locator(".st-key-shop_reset button").first.click()
-                step = 0
-            else:
-                await page.locator(".st-key-shop_next button").first.click()
-                step += 1
-            await page.wait_for_function(
-                "(k) => (new URLSearchParams(location.search).get('step') || '0') === String(k)", arg=step)
-            result["steps_s"].append(time.perf_counter() - clicked)
-            await asyncio.sleep(0.5)
-        if await page.get_by_test_id("stException").count():
-            raise RuntimeError("a traceback on /shopping")
+        async with Session.open(url, "/shopping", "step=0", timeout) as s:
+            step = 0
+            while not stop.done() or len(result["steps_s"]) < 2:  # at least two steps, however slow the start
+                clicked = time.perf_counter()
+                step = 0 if step >= 7 else step + 1
+                await s.click("shop_next" if step else "shop_reset")
+                await s.wait_for(lambda s: dict(urllib.parse.parse_qsl(s.query)).get("step", "0") == str(step), timeout)
+                result["steps_s"].append(time.perf_counter() - clicked)
+                await asyncio.sleep(0.5)
+            if s.exceptions:
+                raise RuntimeError(f"a traceback on /shopping: {s.exceptions[0][:120]}")
     except Exception as e:  # noqa: BLE001
-        result["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
-    finally:
-        await context.close()
+        result["error"] = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"
 
 
-async def drive(url, sessions, shoppers, seconds, timeout_ms):
-    from playwright.async_api import async_playwright
-
+async def drive(url, sessions, shoppers, seconds, timeout):
     loop = asyncio.get_running_loop()
     trainers = [{} for _ in range(sessions)]
     shopping = [{} for _ in range(shoppers)]
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pause_gate, stop = loop.create_future(), loop.create_future()
-        gates = [loop.create_future() for _ in range(sessions)]
-        tasks = [asyncio.create_task(trainer(browser, url, r, g, pause_gate, timeout_ms))
-                 for r, g in zip(trainers, gates)]
-        tasks += [asyncio.create_task(shopper(browser, url, r, stop, timeout_ms)) for r in shopping]
-        await asyncio.wait(gates, timeout=timeout_ms / 1000)
-        await asyncio.sleep(seconds)  # every student trains meanwhile
-        pause_gate.set_result(None)
-        stop.set_result(None)
-        await asyncio.wait(tasks, timeout=2 * timeout_ms / 1000)
-        await browser.close()
+    pause_gate, stop = loop.create_future(), loop.create_future()
+    gates = [loop.create_future() for _ in range(sessions)]
+    tasks = [asyncio.create_task(trainer(url, r, g, pause_gate, timeout)) for r, g in zip(trainers, gates)]
+    tasks += [asyncio.create_task(shopper(url, r, stop, timeout)) for r in shopping]
+    await asyncio.wait(gates, timeout=timeout)
+    await asyncio.sleep(seconds)  # every student trains meanwhile
+    pause_gate.set_result(None)
+    stop.set_result(None)
+    await asyncio.wait(tasks, timeout=2 * timeout)
     return trainers, shopping
 
 
@@ -221,19 +200,11 @@ def summarise(trainers, shopping, trainer_processes, core):
     }
 
 
-async def warm_up(url, timeout_ms):
+async def warm_up(url, timeout):
     """Open each page once, so that the baseline is a server that has imported them (as after the sessions)."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page()
-        page.set_default_timeout(timeout_ms)
-        for path, selector in (("/training", ".st-key-training_btn_start button"),
-                               ("/shopping", ".st-key-shop_next button")):
-            await page.goto(url + path)
-            await _app_ready(page, selector)
-        await browser.close()
+    for path in ("/training", "/shopping"):
+        async with Session.open(url, path, "", timeout):
+            pass
 
 
 def wait_idle(sampler, limit=60.0, window=2.0):
@@ -270,11 +241,11 @@ def main(argv=None):
     with running_app() as server:  # 127.0.0.1 on a free port
         url = server.url
         pid = server.proc.pid
-        asyncio.run(warm_up(url, int(timeout * 1000)))
+        asyncio.run(warm_up(url, timeout))
         time.sleep(1.0)
         with Sampler(pid) as sampler:
             baseline_rss, _ = sampler.now()
-            trainers, shopping = asyncio.run(drive(url, sessions, shoppers, seconds, int(timeout * 1000)))
+            trainers, shopping = asyncio.run(drive(url, sessions, shoppers, seconds, timeout))
             idle, idle_rss = wait_idle(sampler)
         from backprop.live.pool import _env_number, cores
         trainer_processes = _env_number("BACKPROP_TRAINERS", cores())

@@ -1,6 +1,6 @@
 """Real browser: Debian's Chromium, driven by Playwright, reaches every page through the navigation,
-keeps the chrome's parameters (present, lang) across it, and a freshly started server serves a hall
-of bookmarks opened at once."""
+keeps the chrome's parameters (present, lang) across it, and a bookmark opened first on a freshly
+started server is routed (tests/test_hall.py opens a hall of them at once)."""
 import re
 import urllib.parse
 
@@ -66,26 +66,3 @@ def test_a_bookmarked_page_opens_first_on_a_fresh_server(page):
         expect(nav.get_by_role("link")).to_have_count(5)
         expect(nav).not_to_contain_text("chrome")
         expect(page).to_have_url(url + "/shopping?preset=apples_oranges&step=7")
-
-
-HALL = 20  # sessions opening the lecturer's bookmark at the same moment
-
-
-def test_a_hall_opening_bookmarks_at_once_on_a_fresh_server(browser):
-    """Issue 12: on a fresh server, 19 of 20 tabs opening /shopping at once got an ImportError."""
-    bookmarks = [("/shopping?preset=apples_oranges&step=7", "Backward 3 of 4")] * 3 + [
-        ("/training?lr=0.05", "Live training")]
-    with running_app() as url:
-        contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(HALL)]
-        try:
-            tabs = [c.new_page() for c in contexts]
-            for i, tab in enumerate(tabs):  # all navigations in flight before any page has loaded
-                tab.goto(url + bookmarks[i % 4][0], wait_until="commit")
-            for i, tab in enumerate(tabs):  # a loaded 2-core machine needs a while for 20 first runs
-                expect(tab.get_by_text(bookmarks[i % 4][1]).first).to_be_visible(timeout=120_000)
-                expect(tab.get_by_test_id("stSidebarNav").get_by_role("link")).to_have_count(5)
-                expect(tab.get_by_test_id("stException")).to_have_count(0)
-                expect(tab.get_by_text(re.compile("Traceback|ImportError"))).to_have_count(0)
-        finally:
-            for c in contexts:
-                c.close()

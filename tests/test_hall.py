@@ -1,0 +1,45 @@
+"""Issue 12: a freshly started server, and a hall of students opening the lecturer's bookmarks at the
+same moment (on a fresh server, 19 of 20 tabs opening /shopping at once once got an ImportError).
+
+Each student is a real session speaking Streamlit's websocket protocol (tests/wsclient.py), as the
+browser does: 20 Chromium tabs on a 2-core machine would measure Chromium, not the server."""
+import asyncio
+
+import pytest
+
+from conftest import running_app
+from wsclient import Session
+
+HALL = 20  # sessions opening a bookmark at the same moment
+BOOKMARKS = [  # (path, query, a sentence that page shows in that state)
+    ("/shopping", "preset=apples_oranges&step=7", "Backward 3 of 4"),
+    ("/shopping", "preset=apples_oranges&step=7&present=1", "Backward 3 of 4"),
+    ("/network", "step=5&n=3", "backward"),
+    ("/training", "lr=0.05&batch_size=50", "Live training"),
+    ("/gradient_check", "bug=relu_mask", "Gradient check"),
+]
+PAGES = ["Home", "Shopping graph", "Inside the network", "Gradient check", "Live training"]
+
+
+async def student(url, path, query, expected):
+    async with Session.open(url, path, query, timeout=150) as s:
+        try:
+            await s.wait_for(lambda s: expected in s.text(), 60)
+        except TimeoutError:
+            raise AssertionError(f"{path}?{query} never showed {expected!r}: {s.texts()[:6]}") from None
+        return s.path, s.pages, s.exceptions, s.text()
+
+
+def test_a_hall_opening_bookmarks_at_once_on_a_fresh_server():
+    async def hall(url):
+        return await asyncio.gather(*(student(url, *BOOKMARKS[i % len(BOOKMARKS)]) for i in range(HALL)),
+                                    return_exceptions=True)
+
+    with running_app() as url:  # nobody has run app.py on it yet
+        results = asyncio.run(hall(url))
+    failed = [r for r in results if isinstance(r, BaseException)]
+    assert not failed, failed[:3]
+    for path, pages, exceptions, text in results:
+        assert not exceptions, (path, exceptions)
+        assert "Traceback" not in text and "ImportError" not in text, path
+        assert pages == PAGES, (path, pages)  # app.py's navigation, not Streamlit's pages/ folder app
