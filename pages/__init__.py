@@ -1,0 +1,36 @@
+"""The Streamlit pages (each script a page of app.py's navigation) and the modules they share.
+
+Importing this package imports every module the pages use, once per process, in one fixed order.
+On a freshly started server a hall of students opening the lecturer's bookmark starts 20 script
+threads at the same moment, each importing the pages' modules in its own page's order. Python's
+per-module import locks then see a cycle between two threads (one holds ``backprop.graph`` and waits
+for ``backprop.figures.graph``, the other the reverse) and hand one of them a half-initialised module:
+``cannot import name 'graph_figure'``, ``partially initialized module 'pandas'`` (seen with 20
+websocket sessions, tests/test_hall.py). app.py and every page script import this package before
+anything else of the project, so the first session imports everything while the others wait on this
+package's one lock; later runs find it all in ``sys.modules``.
+"""
+import importlib
+import pkgutil
+from pathlib import Path
+
+import backprop
+
+HERE = Path(__file__).parent
+PAGE_SCRIPTS = {"home", "shopping", "network", "gradient_check", "training"}  # run by Streamlit, never imported
+LIBRARIES = ("numpy", "pandas", "plotly.graph_objects", "plotly.io")  # Streamlit imports some of them lazily
+
+
+def _modules():
+    yield from LIBRARIES
+    for info in pkgutil.walk_packages(backprop.__path__, "backprop."):
+        yield info.name
+    for path in sorted(HERE.glob("*.py")):
+        if path.stem not in PAGE_SCRIPTS and path.stem != "__init__":
+            yield f"pages.{path.stem}"
+    for info in pkgutil.walk_packages([str(HERE / "components")], "pages.components."):
+        yield info.name
+
+
+for _name in _modules():
+    importlib.import_module(_name)

@@ -10,6 +10,8 @@ import textwrap
 import time
 from collections import OrderedDict
 
+import pages  # noqa: F401,I001 - first: imports every module the pages use, once, in one order (pages/__init__.py)
+
 import pandas as pd
 import streamlit as st
 

@@ -1,6 +1,8 @@
 """Home: what Backprop Explorer is, the three explorers, the data in use, and credits."""
 import streamlit as st
 
+import pages  # noqa: F401,I001 - first: imports every module the pages use, once, in one order (pages/__init__.py)
+
 from backprop import datasets
 from pages import chrome
 

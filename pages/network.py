@@ -10,6 +10,8 @@ from dataclasses import replace
 
 import streamlit as st
 
+import pages  # noqa: F401,I001 - first: imports every module the pages use, once, in one order (pages/__init__.py)
+
 from backprop import network_state as S
 from backprop import tiny
 from backprop.datasets import load_dataset

@@ -12,6 +12,8 @@ import time
 
 import streamlit as st
 
+import pages  # noqa: F401,I001 - first: imports every module the pages use, once, in one order (pages/__init__.py)
+
 from backprop import graph as G
 from backprop import presets as P
 from backprop.expr import ExpressionError

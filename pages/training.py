@@ -11,6 +11,8 @@ from functools import partial
 
 import streamlit as st
 
+import pages  # noqa: F401,I001 - first: imports every module the pages use, once, in one order (pages/__init__.py)
+
 from backprop import datasets, live
 from backprop import urlstate as U
 from backprop.live import knobs as KU
