@@ -297,8 +297,8 @@ def pace_control():
 def problem_text(problem, preset):
     """The catalogue's words for a Problem from ``P.evaluate``."""
     if problem.code == "empty_input":
-        return T["invalid_empty"].format(label=_label(preset, problem.node))
-    where = T["problem_at"].format(pos=problem.pos + 1) if problem.pos is not None else f"`{problem.node}`"
+        return T["invalid_empty"].format(label=_label(preset, problem.name))
+    where = T["problem_at"].format(pos=problem.pos + 1) if problem.pos is not None else f"`{problem.name}`"
     return T[f"invalid_{problem.code}"].format(where=where)
 
 
