@@ -27,7 +27,6 @@ big = chrome.presenting()
 BOOK_LEAVES = dict(kv for preset in P.PRESETS.values() for kv in preset.leaves)  # name -> default
 INPUT_STEP = {"apple": 10.0, "orange": 10.0, "apple_num": 1.0, "orange_num": 1.0, "tax": 0.01}
 CHROME_KEYS = ("present", "lang", "moment")  # the chrome's; every other query parameter is this page's
-NEXT_PAGE = "network"  # PageDown after the last step; this is the chapter's first page (PageUp at 0 stays)
 PACES = (0.5, 1.0, 2.0, 4.0)
 CHOICES = (*P.PRESETS, P.EXPRESSION)
 SHOPPING = ("apples", "apples_oranges")
@@ -66,11 +65,10 @@ elif (_params := _url_params()) and _params != ss.shop_url:
     # Every step is a browser history entry: Back/Forward (or an edited URL) go where it points.
     # No parameters at all means we came from another page, which clears the URL: carry on.
     _apply_url(_params)
-if "moment" in st.query_params:  # arrived from the chapter (``last`` from /network's PageUp): the step is the moment
-    _k = chrome.current_moment("shopping", (P.PRESETS[ss.shop_preset].n_steps if ss.shop_preset != P.EXPRESSION
-                                            else P.from_expression(ss.shop_expr).n_steps) + 1)
-    del st.query_params["moment"]
-    ss.shop_step, ss.shop_playing = _k, False
+_arrived = chrome.arrived_at("shopping", (P.PRESETS[ss.shop_preset].n_steps if ss.shop_preset != P.EXPRESSION
+                                          else P.from_expression(ss.shop_expr).n_steps) + 1)
+if _arrived is not None:  # from the chapter (``last`` from /network's PageUp): the step is the moment
+    ss.shop_step, ss.shop_playing = _arrived, False
 
 
 def _echo(value):
@@ -152,7 +150,7 @@ def _next():
     if ss.shop_step >= _last_step():  # after the last step: the next page of the chapter, at its first
         _quiet()
         ss.shop_playing = False
-        ss.shop_leave = True  # st.switch_page cannot run in a callback: stepper() does it
+        chrome.leave("shopping", +1)  # the chapter's first page: PageUp at step 0 stays
         return
     _move(lambda k, last: k + 1)
 
@@ -368,24 +366,19 @@ def inputs_panel(preset, values, problem):
 
 def controls(state, where):
     k, last = state.k, state.total
-    app = chrome.text("app")
-    next_help = T["next_help"] if k < last else app["moment_next_page_help"].format(
-        page=chrome._page_title(NEXT_PAGE, app))
+    back_help, next_help = chrome.step_help("shopping", k, last + 1, T["back_help"], T["next_help"])
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.button(T["reset"], icon=":material/first_page:", on_click=_reset, disabled=k == 0,
                   help=T["reset_help"], key="shop_reset", shortcut="Home")
         st.button(T["back"], icon=":material/chevron_left:", on_click=_back, disabled=k == 0,
-                  help=T["back_help"], key="shop_back", shortcut="PageUp")
+                  help=back_help, key="shop_back", shortcut="PageUp")
         st.button(T["next"], icon=":material/chevron_right:", on_click=_next,
                   help=next_help, key="shop_next", shortcut="PageDown", type="primary")
         st.button(T["end"], icon=":material/last_page:", on_click=_end, disabled=k == last,
                   help=T["end_help"], key="shop_end", shortcut="End")
         st.button(T["pause"] if ss.shop_playing else T["play"], on_click=_play_pause, help=T["play_help"],
                   icon=":material/pause:" if ss.shop_playing else ":material/play_arrow:", key="shop_play")
-        # Hidden twins of Back and Next (CSS below): a button takes one shortcut, and presenter
-        # clickers send PageUp/PageDown while keyboards have the arrows.
-        st.button(T["back"], on_click=_back, key="shop_back_arrow", shortcut="Left", disabled=k == 0)
-        st.button(T["next"], on_click=_next, key="shop_next_arrow", shortcut="Right")
+        chrome.arrow_twins("shop", (T["back"], T["next"]), (_back, _next), disabled=(k == 0, False))
         if not big:
             pace_control()
             st.markdown(f"#### {where}", width="content")
@@ -440,7 +433,7 @@ def warnings_box():
 if not big:  # on a projector the navigation bar names the page and the step is the headline
     st.title(T["title"])
     st.markdown(T["intro"])
-st.html("<style>.st-key-shop_back_arrow, .st-key-shop_next_arrow { display: none; }"
+st.html("<style>" + chrome.arrow_css("shop")
         # on a projector the explanation beside the graph: compact, so rule and formula fit one screen
         + (" .st-key-shop_explain p { font-size: 0.95rem; line-height: 1.4; margin-bottom: 0.3rem; }"
            " .st-key-shop_explain .katex-display { font-size: 0.85em; margin: 0.2em 0; overflow-x: auto; }"
@@ -454,8 +447,7 @@ def stepper():
     """The page below the title. Reruns alone on a click, an edit or a Play tick."""
     if (ss.shop_playing, ss.shop_pace) != timer:
         st.rerun()  # Play, Pause or a new pace: only a full run sets the timer up again
-    if ss.pop("shop_leave", False):
-        chrome._switch("shopping", NEXT_PAGE, "1")
+    chrome.follow_leave()
     if ss.shop_warnings:
         warnings_box()
 
