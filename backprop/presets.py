@@ -127,6 +127,37 @@ def evaluate(preset, values):
     return graph, states, None
 
 
+@dataclass(frozen=True)
+class GradientRow:
+    """One gradient known after a step: the node's value, its gradient so far, whether this step found
+    it (``new``), and, for a value used on several paths whose parts are not all summed yet, ``done``
+    parts of ``paths`` (None once it is complete)."""
+
+    name: str
+    value: float
+    grad: float
+    new: bool = False
+    done: int | None = None
+    paths: int | None = None
+
+
+def gradient_rows(graph, state):
+    """[GradientRow] for every gradient ``state`` (a ``Graph.states()`` entry) knows, in the order found.
+
+    A backward step finds its inputs' gradients (the first one also d(out)/d(out) = 1): those are new."""
+    new = set()
+    if state.phase == "backward":
+        new = set(state.step.inputs) | ({graph.output} if state.step.node == graph.output else set())
+    rows = []
+    for name, grad in state.grads.items():
+        done = paths = None
+        if name not in state.complete:
+            paths = len(graph.consumers[name])
+            done = sum(1 for consumer in graph.consumers[name] if consumer in state.edge_grads)
+        rows.append(GradientRow(name, state.values[name], grad, name in new, done, paths))
+    return rows
+
+
 def closed_form(preset_key, graph):
     """[(leaf, backprop through the elementary graph, the simplified layer's gradient)] for the book's
     Sigmoid (figure 5-21: y(1 - y)) and Softmax-with-Loss (figure 5-30: y - t); [] for other graphs.
