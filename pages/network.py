@@ -74,7 +74,7 @@ if "net_setup" not in ss:
     _apply_url(_url_params())
 elif (_params := _url_params()) and _params != ss.net_url:
     _apply_url(_params)  # Back/Forward in the browser, or an edited link
-if (_arrived := chrome.arrived_at("network", S.N_STEPS + 1)) is not None:  # 1 from /shopping, last from /gradient_check
+if (_arrived := chrome.arrived_at("network", S.N_STEPS + 1)) is not None:  # 1 from /shopping, last from the check
     ss.net_setup = S.with_step(ss.net_setup, _arrived)
 chrome.follow_leave()  # Next after the last step, Back before the first
 
@@ -132,7 +132,8 @@ def controls(k, headline_md=None):
                   help=next_help, key="net_next", shortcut="PageDown", type="primary")
         st.button(T["end"], icon=":material/last_page:", on_click=_move, args=(lambda s: last,), disabled=k == last,
                   help=T["end_help"], key="net_end", shortcut="End")
-        chrome.arrow_twins("net", (T["back"], T["next"]), (_move, _move), args=((lambda s: s - 1,), (lambda s: s + 1,)))
+        chrome.arrow_twins("net", (T["back"], T["next"]), (_move, _move),
+                           args=((lambda s: s - 1,), (lambda s: s + 1,)))
         if k == last:
             st.page_link("pages/gradient_check.py", label=T["next_page"], icon=":material/arrow_forward:")
 
