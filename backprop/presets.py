@@ -13,6 +13,7 @@ import numpy as np
 from .expr import ExpressionError, parse
 from .graph import DomainError, Graph, Node, read_number, url_number
 from .layers import Sigmoid, SoftmaxWithLoss
+from .urlstate import Problem
 
 
 def _op(name, op, inputs, layer="", constant=None, pos=None):
@@ -108,18 +109,10 @@ def from_expression(text, values=None):
     return Preset(EXPRESSION, leaves, ops, text)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Why a graph could not be computed: ``code`` (empty_input, overflow, log_domain, div_zero,
-    pow_domain) at node ``node`` (for a typed expression, ``pos`` is where it was written)."""
-
-    code: str
-    node: str = ""
-    pos: int | None = None
-
-
 def evaluate(preset, values):
-    """(graph with every state computed, states, None), or (None, None, Problem) if it cannot be.
+    """(graph with every state computed, states, None), or (None, None, Problem) if it cannot be:
+    a ``urlstate.Problem`` whose ``name`` is the node (the emptied leaf, or the node whose value is not
+    defined) and, for a typed expression, ``pos`` where that node was written.
 
     values: leaf name -> float or None (an emptied input).
     """
@@ -130,8 +123,39 @@ def evaluate(preset, values):
     try:
         states = graph.states()
     except DomainError as e:
-        return None, None, Problem(e.code, e.node, graph.nodes[e.node].pos)
+        return None, None, Problem(e.code, e.node, pos=graph.nodes[e.node].pos)
     return graph, states, None
+
+
+@dataclass(frozen=True)
+class GradientRow:
+    """One gradient known after a step: the node's value, its gradient so far, whether this step found
+    it (``new``), and, for a value used on several paths whose parts are not all summed yet, ``done``
+    parts of ``paths`` (None once it is complete)."""
+
+    name: str
+    value: float
+    grad: float
+    new: bool = False
+    done: int | None = None
+    paths: int | None = None
+
+
+def gradient_rows(graph, state):
+    """[GradientRow] for every gradient ``state`` (a ``Graph.states()`` entry) knows, in the order found.
+
+    A backward step finds its inputs' gradients (the first one also d(out)/d(out) = 1): those are new."""
+    new = set()
+    if state.phase == "backward":
+        new = set(state.step.inputs) | ({graph.output} if state.step.node == graph.output else set())
+    rows = []
+    for name, grad in state.grads.items():
+        done = paths = None
+        if name not in state.complete:
+            paths = len(graph.consumers[name])
+            done = sum(1 for consumer in graph.consumers[name] if consumer in state.edge_grads)
+        rows.append(GradientRow(name, state.values[name], grad, name in new, done, paths))
+    return rows
 
 
 def closed_form(preset_key, graph):
@@ -223,7 +247,7 @@ def parse_params(params):
             values[name] = x
     if (problem := evaluate(preset, values)[2]) is not None:  # 1e200 * 1e200, log(x) at x = -1
         changed = ",".join(f"{name}={url_number(x)}" for name, x in values.items() if x != preset.defaults[name])
-        warnings.append(ParamWarning(problem.code, problem.node, changed))
+        warnings.append(ParamWarning(problem.code, problem.name, changed))
         values = preset.defaults
         if evaluate(preset, values)[2] is not None:  # log(x - 1) at its defaults: the default expression
             preset = from_expression(DEFAULT_EXPRESSION)

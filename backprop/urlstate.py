@@ -107,15 +107,20 @@ def table(*fields):
 
 @dataclass(frozen=True)
 class Problem:
-    """Why a parameter's value was not used as given: a code, the name, the value (cut), what was used."""
+    """Why a value was not used as given: a code, the name, the value (cut), what was used.
+
+    The same type names why a graph a page computes cannot be (``backprop.presets.evaluate``:
+    ``empty_input``, ``overflow``, ``log_domain``, ``div_zero``, ``pow_domain`` at the node ``name``,
+    and for a typed expression ``pos``, where in its text the node was written)."""
     code: str
     name: str
-    value: str
+    value: str = ""
     used: Any = None
     lo: Any = None
     hi: Any = None
     choices: tuple = ()
     limit: int | None = None  # max_len for too_long, max_items for too_many
+    pos: int | None = None  # where in a text value the problem lies
 
 
 def echo(value):

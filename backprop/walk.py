@@ -93,6 +93,22 @@ class Walk:
             out.update(step.tensors)
         return out
 
+    def shapes(self, k):
+        """name -> shape (a tuple) of every tensor known after step k: what the rules write under them."""
+        return {name: tuple(np.shape(value)) for name, value in self.known(k).items()}
+
+    @property
+    def one_hot(self):
+        """The labels t as the one-hot rows the loss compares y with: (N, classes) of 0.0 and 1.0."""
+        return np.eye(self.params["W2"].shape[1])[self.t]
+
+
+def rows(m, transpose=False):
+    """A scalar, vector or matrix as a list of rows of floats (a vector is one row), its transpose if
+    ``transpose``: the entries a rule with the numbers writes, in the order it writes them."""
+    m = np.atleast_2d(np.asarray(m, dtype=np.float64))
+    return (m.T if transpose else m).tolist()
+
 
 def _check(name, kind, value, reference):
     value, reference = np.asarray(value, dtype=np.float64), np.asarray(reference, dtype=np.float64)

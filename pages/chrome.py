@@ -21,6 +21,16 @@ Moments, for a lecture given with a clicker (PageDown/PageUp, or →/←)::
 Each page of the chapter (``CHAPTER``) has its moments; Next after the last one opens the next page at
 its first, Back before the first opens the previous page at its last (``?moment=last``), presentation
 mode and language kept. A moment change is a new browser history entry, so Back/Forward walk them.
+
+The shopping graph and /network walk their steps with controls of their own rather than ``moments()``:
+their step is part of their own URL state (``step=``, 0-based, in links the README shows), and they have
+Reset/End (Home/End), Play and the headline in the row of buttons. They share the rest of the walk::
+
+    k = chrome.arrived_at("network", 10)      # opened from the chapter at ?moment=1|last: that step, or None
+    chrome.follow_leave()                     # early in the script: a leave() asked for in a callback
+    chrome.leave("network", +1)               # in Next's callback after the last step (-1: Back before 0)
+    back_help, next_help = chrome.step_help("network", k, 10, T["back_help"], T["next_help"])
+    chrome.arrow_twins("net", ...)            # Left/Right twins of Back/Next, hidden by chrome.arrow_css("net")
 """
 import functools
 import re
@@ -216,7 +226,7 @@ CHAPTER = ("shopping", "network", "gradient_check", "training")  # the order a l
 PAGES_DIR = Path(__file__).parent
 MOMENT_CSS = """
 <style>
-.st-key-chrome_moment_back_arrow, .st-key-chrome_moment_next_arrow { display: none; }
+.st-key-chrome_moment_back_arrow, .st-key-chrome_moment_next_arrow { display: none; }  /* arrow_css */
 .st-key-chrome_moment_bar { gap: 0.5rem; padding-top: 1.2rem; }
 .st-key-chrome_moment_bar [data-testid="stMarkdownContainer"] p { margin: 0; white-space: nowrap; }
 </style>
@@ -227,7 +237,7 @@ def _moment_field(count):
     return urlstate.Int("moment", 1, lo=1, hi=max(count, 1), max_len=8)
 
 
-def _chapter_neighbour(page, step):
+def chapter_neighbour(page, step):
     """The page before (step -1) or after (+1) ``page`` in CHAPTER that exists in this app, or None."""
     if page not in CHAPTER:
         return None
@@ -239,9 +249,21 @@ def _chapter_neighbour(page, step):
     return None
 
 
-def _page_title(page, T):
-    """A chapter page's title as the navigation shows it (app.toml)."""
+def page_title(page, T):
+    """A chapter page's title as the navigation shows it (``T``: app.toml's words)."""
     return T[page]
+
+
+def step_help(page, k, count, back_help, next_help):
+    """The help of Back and Next at moment k of ``count``: ``back_help``/``next_help`` inside the page,
+    "to <the neighbouring page>" where a step leaves it (at either end, if CHAPTER has a page there)."""
+    T = text("app")
+    before, after = chapter_neighbour(page, -1), chapter_neighbour(page, +1)
+    if k == 0 and before is not None:
+        back_help = T["moment_back_page_help"].format(page=page_title(before, T))
+    if k >= count - 1 and after is not None:
+        next_help = T["moment_next_page_help"].format(page=page_title(after, T))
+    return back_help, next_help
 
 
 def _chrome_query():
@@ -254,25 +276,65 @@ def _chrome_query():
     return out
 
 
+def leave(page, step):
+    """From a Back/Next callback: walk off ``page`` to the neighbouring page of CHAPTER (step +1: the next
+    at its first moment, -1: the previous at its last). st.switch_page cannot run in a callback, so this
+    only asks; ``follow_leave()`` in the page's script does it. False if there is no page that way."""
+    other = chapter_neighbour(page, step)
+    if other is not None:
+        st.session_state.chrome_switch = (other, "1" if step > 0 else "last")
+    return other is not None
+
+
+def follow_leave():
+    """Open the page a callback asked for with ``leave()``, if any (call it early in the page's script)."""
+    switch = st.session_state.pop("chrome_switch", None)
+    if switch is not None:
+        switch_chapter(*switch)
+
+
 def _move(page, count, k, step, clears):
     """Back/Next callback: the moment k + step of this page, or the neighbouring page of the chapter."""
     target = k + step
     if 0 <= target < count:
         set_moment(page, target, clears=clears)
-        return
-    other = _chapter_neighbour(page, step)
-    if other is not None:  # st.switch_page cannot run in a callback: moments() does it
-        st.session_state.chrome_switch = (other, "1" if step > 0 else "last")
+    else:
+        leave(page, step)
 
 
-def _switch(page, other, moment):
+def switch_chapter(other, moment):
     """Open ``other`` (at ``moment``: "1" or "last"), or the one beyond it if the app does not have it."""
     step = 1 if moment == "1" else -1
     while other is not None:
         try:
             st.switch_page(f"pages/{other}.py", query_params={**_chrome_query(), "moment": moment})
         except StreamlitPageNotFoundError:  # a file not (yet) in the app's navigation
-            other = _chapter_neighbour(other, step)
+            other = chapter_neighbour(other, step)
+
+
+def arrived_at(page, count):
+    """The 0-based moment a page opened from the chapter is asked for (``?moment=``, ``last`` the last),
+    the parameter then dropped from the URL; None if it was not opened that way. For a page that walks
+    its moments with a parameter of its own (``step=``) rather than ``moments()``."""
+    if "moment" not in st.query_params:
+        return None
+    k = current_moment(page, count)
+    del st.query_params["moment"]
+    return k
+
+
+def arrow_css(prefix):
+    """CSS hiding the arrow twins of ``prefix``'s Back and Next (see ``arrow_twins``)."""
+    return f".st-key-{prefix}_back_arrow, .st-key-{prefix}_next_arrow {{ display: none; }}"
+
+
+def arrow_twins(prefix, labels, on_click, args=((), ()), disabled=(False, False)):
+    """Hidden twins of Back and Next (keys ``<prefix>_back_arrow``/``_next_arrow``, hidden by ``arrow_css``)
+    that take Left and Right: a button takes one shortcut, and presenter clickers send PageUp/PageDown
+    while keyboards have the arrows. ``labels``, ``on_click``, ``args``, ``disabled``: (back, next)."""
+    for i, (side, shortcut) in enumerate((("back", "Left"), ("next", "Right"))):
+        st.button(labels[i], key=f"{prefix}_{side}_arrow", shortcut=shortcut, on_click=on_click[i], args=args[i],
+                  disabled=disabled[i])
 
 
 def set_moment(page, k, *, clears=()):
@@ -303,9 +365,7 @@ def moments(page: str, count: int, labels: list[str] | None = None, *, clears=()
     Next (PageDown or →) after the last moment opens the next page of CHAPTER at its first moment;
     Back (PageUp or ←) before the first opens the previous page at its last. ``clears``: URL
     parameters that a move to another moment drops (the ones the moments set)."""
-    switch = st.session_state.pop("chrome_switch", None)
-    if switch is not None:
-        _switch(page, *switch)
+    follow_leave()
     T = text("app")
     count = max(int(count), 1)
     k = current_moment(page, count)
@@ -313,12 +373,9 @@ def moments(page: str, count: int, labels: list[str] | None = None, *, clears=()
         if raw.strip().lower() == "last" or raw != str(k + 1):  # say it as it is: ?moment=6, not last or 99
             set_moment(page, k)
     st.session_state[f"chrome_moment_{page}"] = k
-    before, after = _chapter_neighbour(page, -1), _chapter_neighbour(page, +1)
-    at_start, at_end = k == 0 and before is None, k == count - 1 and after is None
-    back_help = T["moment_back_help"] if k > 0 or at_start else T["moment_back_page_help"].format(
-        page=_page_title(before, T))
-    next_help = T["moment_next_help"] if k < count - 1 or at_end else T["moment_next_page_help"].format(
-        page=_page_title(after, T))
+    at_start = k == 0 and chapter_neighbour(page, -1) is None
+    at_end = k == count - 1 and chapter_neighbour(page, +1) is None
+    back_help, next_help = step_help(page, k, count, T["moment_back_help"], T["moment_next_help"])
     args = (page, count, k)
     with st.container(key="chrome_moment_bar", horizontal=True, vertical_alignment="center", gap="small"):
         st.button(T["moment_back"], icon=":material/chevron_left:", key="chrome_moment_back", shortcut="PageUp",
@@ -328,11 +385,8 @@ def moments(page: str, count: int, labels: list[str] | None = None, *, clears=()
         st.markdown(f"**{shown}**" + (f" · {label}" if label else ""), width="content")
         st.button(T["moment_next"], icon=":material/chevron_right:", key="chrome_moment_next", shortcut="PageDown",
                   on_click=_move, args=(*args, +1, clears), disabled=at_end, help=next_help, type="primary")
-        # Hidden twins (MOMENT_CSS): a button takes one shortcut; clickers send PageUp/PageDown, keyboards arrows.
-        st.button(T["moment_back"], key="chrome_moment_back_arrow", shortcut="Left", on_click=_move,
-                  args=(*args, -1, clears), disabled=at_start)
-        st.button(T["moment_next"], key="chrome_moment_next_arrow", shortcut="Right", on_click=_move,
-                  args=(*args, +1, clears), disabled=at_end)
+        arrow_twins("chrome_moment", (T["moment_back"], T["moment_next"]), (_move, _move),
+                    args=((*args, -1, clears), (*args, +1, clears)), disabled=(at_start, at_end))
     st.html(MOMENT_CSS)
     return k
 

@@ -5,42 +5,34 @@ The page draws: ``backprop.checkconfig`` runs the check and the h sweep (run_che
 holds the wrong layers and ``backprop.figures.gradcheck`` plots. Results are remembered per session, keyed
 by their configuration, so a rerun that changes nothing recomputes nothing.
 """
-import inspect
-import textwrap
 import time
 from collections import OrderedDict
 
 import pages  # noqa: F401,I001 - first: imports every module the pages use, once, in one order (pages/__init__.py)
 
-import pandas as pd
 import streamlit as st
 
 from backprop import datasets, urlstate
 from backprop.figures import gradcheck as figs
 from backprop.checkconfig import (
-    H_CHOICES, MAX_BATCH, MOMENTS, NO_BUG, STORY_FIELDS, TABS, URL_FIELDS, ConfigProblems, changed_lines,
+    H_CHOICES, MAX_BATCH, MOMENTS, NO_BUG, STORY_FIELDS, TABS, URL_FIELDS, ConfigProblems,
     config_from_state, fit_images, loop_seconds_estimate, moment_fields, run_check, run_sweep, snap_h,
 )
-from backprop.gradcheck import bug_outcome
 from backprop.planted_bugs import BUGS
 from pages import chrome
+from pages import gradient_check_verdict as verdicts
+from pages.gradient_check_verdict import VERDICT_ICON, h_label
 
 T = chrome.text("gradient_check")
 S = chrome.text("gradient_check_story")  # the moments' words
 PRESENT = chrome.presenting()
+VIEW = verdicts.View(T, S, PRESENT)  # what the verdict module draws with
 
 ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid"}
 INITS = {"0.01": "init_book", "0.1": "init_01", "xavier": "init_xavier", "he": "init_he"}  # URL text -> words
 METHODS = {"fast": "method_fast", "loop": "method_loop"}
 AXES = {"W1": ("axis_pixel", "axis_hidden"), "b1": ("axis_hidden", None),
         "W2": ("axis_hidden", "axis_class"), "b2": ("axis_class", None)}
-VERDICT_STYLE = {  # cell background and text colour of each verdict
-    "excellent": ("#dafbe1", "#116329"), "acceptable": ("#eef7d6", "#3f6212"),
-    "suspicious": ("#fff1c2", "#7d4e00"), "wrong": ("#ffd7d5", "#a40e26"), "shape_mismatch": ("#ffd7d5", "#a40e26"),
-    "not_finite": ("#ffd7d5", "#a40e26"), "imprecise": ("#eaeef2", "#424a53"), "unresolved": ("#eaeef2", "#424a53"),
-}
-VERDICT_ICON = {"excellent": "✔", "acceptable": "✔", "suspicious": "⚠", "wrong": "✘", "shape_mismatch": "✘",
-                "not_finite": "✘", "imprecise": "?", "unresolved": "?"}
 FIG_LABELS = {  # the figures' words (backprop.figures.gradcheck.LABELS names the keys)
     "backprop": T["fig_backprop"], "numerical": T["fig_numerical"], "difference": T["fig_difference"],
     "gradient": T["fig_gradient"], "kinks": T["fig_kinks"], "worst": T["fig_worst"],
@@ -51,11 +43,6 @@ FIG_LABELS = {  # the figures' words (backprop.figures.gradcheck.LABELS names th
 KEEP = 6  # checks (and sweeps) remembered per session
 LOOP_ASK_S = 15  # the book's loop asks before running longer than this
 SWEEP_ENTRIES = 20  # entries per parameter in the h sweep
-
-
-def h_label(h):
-    """1e-04 -> '1e-4'."""
-    return f"{h:.0e}".replace("e-0", "e-")
 
 
 def note(text):
@@ -315,85 +302,7 @@ check = stored.with_kinks_excluded(st.session_state.gc_kinks)
 params = check.params
 
 
-# Verdict first: headline, which method ran, the table -------------------------------------------------
-def seconds_text(s):
-    return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
-
-
-def error_text(p, dtype):
-    """The error cell: the shape mismatch or non-finite value itself, else the error the verdict judged."""
-    if p.verdict == "shape_mismatch":
-        return T["shape_mismatch"].format(got=p.shape_error, want=p.shape)
-    if p.verdict == "not_finite":
-        return T["not_finite"]
-    if p.verdict == "imprecise":
-        return T["below_roundoff"].format(floor=figs.fmt(p.floor, 2))
-    return figs.fmt(p.judged_err if dtype == "float32" else p.max_rel_err)
-
-
-def reason_text(p):
-    """Why one parameter failed, in a few words: 'W1 (relative error 1.98e+00)', 'b2 (shape mismatch)'."""
-    if p.verdict in ("shape_mismatch", "not_finite"):
-        return T["reason_" + p.verdict].format(name=p.name)
-    return T["reason_error"].format(name=p.name, err=figs.fmt(p.judged_err, 2))
-
-
-def verdict_table(check):
-    rel_column = T["col_rel_float32" if check.dtype == "float32" else "col_rel"]  # float32: beyond round-off
-    rows, styles = [], []
-    for p in check.params.values():
-        index, a, n = p.worst
-        a_text, n_text = figs.fmt_pair(a, n, most=5)
-        bad_shape = p.shape_error is not None
-        row = {
-            T["col_parameter"]: p.name, T["col_shape"]: figs.shape_text(p.shape),
-            T["col_checked"]: f"{p.n_checked:,}", T["col_kinks"]: f"{p.n_kinks:,}" if p.n_kinks else "0",
-            T["col_mean"]: figs.fmt(p.mean_abs_diff), T["col_max"]: figs.fmt(p.max_abs_diff),
-            rel_column: error_text(p, check.dtype),
-            T["col_verdict"]: T["verdict_" + p.verdict],
-            T["col_worst"]: "—" if bad_shape or index is None else "[" + ", ".join(map(str, index)) + "]",
-            T["col_backprop"]: "—" if bad_shape else a_text, T["col_numerical"]: "—" if bad_shape else n_text,
-        }
-        if PRESENT:  # half a projector: the book's mean |diff|, the judged error and the verdict
-            for col in ("col_checked", "col_max", "col_kinks", "col_worst", "col_backprop", "col_numerical"):
-                row.pop(T[col])
-        rows.append(row)
-        styles.append(VERDICT_STYLE[p.verdict])
-    df = pd.DataFrame(rows)
-
-    def colour(column):
-        return [f"background-color: {bg}; color: {fg}; font-weight: 600" for bg, fg in styles]
-
-    return df.style.apply(colour, subset=[T["col_verdict"], rel_column])
-
-
-def headline(check):
-    """The check's headline (backprop.gradcheck's code and values, worded), and right under it what it means."""
-    code, values = check.headline()
-    names = ", ".join(values.get("params", ()))
-    if code == "fail":
-        st.error(T["headline_fail"].format(reasons=", ".join(reason_text(check.params[k]) for k in values["params"])),
-                 icon=":material/error:")
-    elif code == "imprecise":
-        st.warning(T["headline_imprecise"].format(params=names, dtype=values["dtype"], h=h_label(values["h"]),
-                                                  floor=figs.fmt(values["floor"], 2)), icon=":material/help:")
-    elif code == "unresolved":
-        st.warning(T["headline_unresolved"].format(params=names, h=h_label(values["h"]), dtype=values["dtype"]),
-                   icon=":material/help:")
-    else:
-        st.success(T["headline_pass_" + values["dtype"]].format(n=values["n"], worst=figs.fmt(values["worst"])),
-                   icon=":material/check_circle:")
-    if check.dtype == "float32" and not PRESENT:  # a float32 verdict's explanation, next to it (on a projector
-        st.caption(T["note_float32"])  # the headlines carry it: "within float32 precision", "cannot resolve")
-
-
-def which_ran(check):
-    """Which numerical gradient ran, on what, and how long it took."""
-    st.caption(T[("ran_short_" if PRESENT else "ran_") + check.method].format(
-        entries=check.n_checked, seconds=seconds_text(check.seconds), backprop=seconds_text(check.backprop_seconds),
-        images=check.n_images, dtype=check.dtype, h=h_label(check.h)))
-
-
+# Verdict first: headline, which method ran, the table (pages/gradient_check_verdict.py) ----------------
 def notes():
     if check.n_kinks:
         st.info(T["note_kinks_excluded" if st.session_state.gc_kinks else "note_kinks_included"].format(
@@ -405,44 +314,6 @@ def notes():
             st.info(T["note_shape"].format(name=p.name, got=p.shape_error, want=p.shape))
     if config.method == "loop" and not config.bug and any(p.verdict == "acceptable" for p in params.values()):
         st.info(T["note_loop_roundoff"].format(loss=check.loss))
-
-
-def planted_bug(planted):
-    """What the bug is, whether the check caught it, the one wrong line, and (folded) both backwards."""
-    outcome, values = bug_outcome(check, planted)
-    right_src = textwrap.dedent(inspect.getsource(planted.replaces.backward))
-    wrong_src = textwrap.dedent(inspect.getsource(planted.layer_class.backward))
-    removed, added = changed_lines(right_src, wrong_src)
-    with st.container(border=True, key="gc_bug_box"):
-        if not PRESENT:  # on a projector the moment names the bug and the headline says what was caught
-            st.markdown("**" + T["bug_heading"].format(title=T["bug_titles"][planted.key]) + "**")
-            st.markdown(T["bug_explanations"][planted.key])
-        if PRESENT and outcome == "caught":
-            pass
-        elif outcome == "invisible":
-            st.warning(T["bug_not_caught_batch"].format(batch=values["batch"]))
-        elif outcome == "caught":
-            clean = T["bug_clean"].format(params=", ".join(values["clean"])) if values["clean"] else ""
-            st.success(T["bug_caught"].format(caught=", ".join(reason_text(params[k]) for k in values["caught"]),
-                                              clean=clean))
-        else:
-            st.warning(T["bug_partly"].format(caught=", ".join(values["caught"]) or T["none"],
-                                              expected=", ".join(values["expected"])))
-        st.caption(S["diff_caption"].format(cls=planted.replaces.__name__))
-        code = [line.split("  # ")[0] for line in added]  # the planted line's "# BUG: ..." comment said apart
-        st.code("\n".join([f"- {line}" for line in removed] + [f"+ {line}" for line in code]), language="diff",
-                wrap_lines=True)
-        why = [line.split("  # ", 1)[1] for line in added if "  # " in line]
-        if why and not PRESENT:  # on a projector the lecturer says why
-            st.caption(" ".join(why))
-        if PRESENT:  # the one line is the point; both backwards are in the page's normal mode
-            return
-        with st.expander(T["bug_show_code"], expanded=False):
-            left, right = st.columns(2)
-            left.caption(T["bug_code_right"].format(cls=planted.replaces.__name__))
-            left.code(right_src, language="python", wrap_lines=True)
-            right.caption(T["bug_code_wrong"].format(cls=planted.layer_class.__name__))
-            right.code(wrong_src, language="python", wrap_lines=True)
 
 
 def param_label(key):
@@ -511,13 +382,13 @@ def figures(height=None):
 
 
 def verdict():
-    headline(check)  # the headline first, its explanation right under it, then the evidence
+    verdicts.headline(VIEW, check)  # the headline first, its explanation right under it, then the evidence
     with st.container(key="gc_table"):
         if PRESENT:  # on a projector the table must fit under the headline: which method ran comes last
-            st.table(verdict_table(check), hide_index=True)
+            st.table(verdicts.verdict_table(VIEW, check), hide_index=True)
         else:
-            which_ran(check)
-            st.table(verdict_table(check), hide_index=True)
+            verdicts.which_ran(VIEW, check)
+            st.table(verdicts.verdict_table(VIEW, check), hide_index=True)
             st.caption(T["legend"])
 
 
@@ -545,8 +416,8 @@ if PRESENT:  # one screen per moment: the verdict beside its figure
             else:
                 verdict()
                 if config.bug:
-                    planted_bug(BUGS[config.bug])
-        which_ran(check)  # under the fold if it must: the verdict and its evidence come first
+                    verdicts.planted_bug(VIEW, check, BUGS[config.bug])
+        verdicts.which_ran(VIEW, check)  # under the fold if it must: the verdict and its evidence come first
     with right, st.container(key="gc_figure"):
         figures(height=400 if sweeping else 380)
 else:
@@ -554,6 +425,6 @@ else:
         verdict()
     notes()
     if config.bug:
-        planted_bug(BUGS[config.bug])
+        verdicts.planted_bug(VIEW, check, BUGS[config.bug])
     with st.container(key="gc_figure"):
         figures()

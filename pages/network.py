@@ -27,7 +27,6 @@ T = chrome.text("network")
 ss = st.session_state
 big = chrome.presenting()
 CHART = {"displayModeBar": False, "scrollZoom": False}
-PREVIOUS_PAGE, NEXT_PAGE = "shopping", "gradient_check"  # PageUp before step 0, PageDown after the last
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -77,12 +76,9 @@ if "net_setup" not in ss:
     _apply_url(_url_params())
 elif (_params := _url_params()) and _params != ss.net_url:
     _apply_url(_params)  # Back/Forward in the browser, or an edited link
-if "moment" in st.query_params:  # arrived from the chapter (1 from /shopping, last from /gradient_check)
-    _k = chrome.current_moment("network", S.N_STEPS + 1)
-    del st.query_params["moment"]
-    ss.net_setup = S.with_step(ss.net_setup, _k)
-if (_leave := ss.pop("net_leave", None)) is not None:  # Next after the last step, Back before the first
-    chrome._switch("network", *_leave)
+if (_arrived := chrome.arrived_at("network", S.N_STEPS + 1)) is not None:  # 1 from /shopping, last from the check
+    ss.net_setup = S.with_step(ss.net_setup, _arrived)
+chrome.follow_leave()  # Next after the last step, Back before the first
 
 
 def _set(**changes):
@@ -104,10 +100,8 @@ def _knobs_changed():
 def _move(where):
     ss.net_warnings = []
     target = where(ss.net_setup.step)
-    if target > S.N_STEPS:  # the chapter walks on: st.switch_page cannot run in a callback, the script does it
-        ss.net_leave = (NEXT_PAGE, "1")
-    elif target < 0:
-        ss.net_leave = (PREVIOUS_PAGE, "last")
+    if not 0 <= target <= S.N_STEPS:  # the chapter walks on to the next page, or back to the previous one
+        chrome.leave("network", 1 if target > 0 else -1)
     else:
         ss.net_setup = S.with_step(ss.net_setup, target)
 
@@ -128,11 +122,7 @@ def _sync_url():
 def controls(k, headline_md=None):
     """Reset / Back / Next / End (and, on a projector, the headline on the same row, to save height)."""
     last = S.N_STEPS
-    app = chrome.text("app")
-    back_help = T["back_help"] if k > 0 else app["moment_back_page_help"].format(
-        page=chrome._page_title(PREVIOUS_PAGE, app))
-    next_help = T["next_help"] if k < last else app["moment_next_page_help"].format(
-        page=chrome._page_title(NEXT_PAGE, app))
+    back_help, next_help = chrome.step_help("network", k, last + 1, T["back_help"], T["next_help"])
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="net_controls"):
         if headline_md:
             st.markdown(headline_md, width="content")
@@ -144,9 +134,8 @@ def controls(k, headline_md=None):
                   help=next_help, key="net_next", shortcut="PageDown", type="primary")
         st.button(T["end"], icon=":material/last_page:", on_click=_move, args=(lambda s: last,), disabled=k == last,
                   help=T["end_help"], key="net_end", shortcut="End")
-        # Hidden twins of Back and Next (CSS below): clickers send PageUp/PageDown, keyboards the arrows.
-        st.button(T["back"], on_click=_move, args=(lambda s: s - 1,), key="net_back_arrow", shortcut="Left")
-        st.button(T["next"], on_click=_move, args=(lambda s: s + 1,), key="net_next_arrow", shortcut="Right")
+        chrome.arrow_twins("net", (T["back"], T["next"]), (_move, _move),
+                           args=((lambda s: s - 1,), (lambda s: s + 1,)))
         if k == last:
             st.page_link("pages/gradient_check.py", label=T["next_page"], icon=":material/arrow_forward:")
 
@@ -294,7 +283,7 @@ def warnings_box():
 if not big:
     st.title(T["title"])
     st.markdown(T["intro"])
-st.html("<style>.st-key-net_back_arrow, .st-key-net_next_arrow { display: none; }"
+st.html("<style>" + chrome.arrow_css("net")
         # on a projector the explanation beside the figure must fit one screen: smaller type there
         + (".st-key-net_explain p, .st-key-net_explain li { font-size: 0.8rem !important; }"
            " .st-key-net_explain .katex-display { font-size: 0.85em; margin: 0.3em 0; }"

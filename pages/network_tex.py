@@ -1,9 +1,8 @@
 """LaTeX for the layer walk: each step's rule with the tensors' shapes (the actual N), and for the tiny
 net the rule again with its numbers, so dW = Xᵀ · dY can be read entry by entry. Notation only, no words.
 """
-import numpy as np
-
 from backprop.graph import fmt
+from backprop.walk import rows
 
 NAMES = {"x": "X", "a1": "a_1", "z1": "z_1", "a2": "a_2", "y": "y", "t": "t", "W1": "W_1", "b1": "b_1",
          "W2": "W_2", "b2": "b_2", "da2": r"\frac{\partial L}{\partial a_2}", "dz1": r"\frac{\partial L}{\partial z_1}",
@@ -16,15 +15,14 @@ def shape_text(shape):
     return "(" + ",\\,".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def u(name, known, tex=None):
-    """A tensor's symbol with its shape under it."""
-    return rf"\underset{{{shape_text(np.shape(known[name]))}}}{{{tex or NAMES[name]}}}"
+def u(name, shapes, tex=None):
+    """A tensor's symbol with its shape under it (``shapes``: ``Walk.shapes``)."""
+    return rf"\underset{{{shape_text(shapes[name])}}}{{{tex or NAMES[name]}}}"
 
 
-def ut(name, known):
+def ut(name, shapes):
     """A transposed matrix with its transposed shape under it."""
-    shape = tuple(reversed(np.shape(known[name])))
-    return rf"\underset{{{shape_text(shape)}}}{{{NAMES[name]}^{{\top}}}}"
+    return rf"\underset{{{shape_text(tuple(reversed(shapes[name])))}}}{{{NAMES[name]}^{{\top}}}}"
 
 
 def pipeline_shapes(walk):
@@ -33,38 +31,38 @@ def pipeline_shapes(walk):
     return (f"({n}, {d})", f"({n}, {h})", f"({n}, {h})", f"({n}, {c})", "()")
 
 
-def matrix(m, digits=3):
-    m = np.atleast_2d(np.asarray(m, dtype=np.float64))
-    return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(fmt(v, digits) for v in row) for row in m) + r"\end{bmatrix}"
+def matrix(m, digits=3, transpose=False):
+    return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(fmt(v, digits) for v in row) for row in rows(m, transpose)) \
+        + r"\end{bmatrix}"
 
 
-def _forward(step, k, n):
+def _forward(step, shapes, n, loss):
     layer, r = step.layer, step.rule
     if r == "affine_forward" and layer == "Affine1":
-        return [rf"{u('a1', k)} = {u('x', k)} \cdot {u('W1', k)} + {u('b1', k)}"]
+        return [rf"{u('a1', shapes)} = {u('x', shapes)} \cdot {u('W1', shapes)} + {u('b1', shapes)}"]
     if r == "relu_forward":
-        return [rf"{u('z1', k)} = \max(0,\ {u('a1', k)}), \qquad \text{{mask}} = (a_1 > 0)"]
+        return [rf"{u('z1', shapes)} = \max(0,\ {u('a1', shapes)}), \qquad \text{{mask}} = (a_1 > 0)"]
     if r == "affine_forward":
-        return [rf"{u('a2', k)} = {u('z1', k)} \cdot {u('W2', k)} + {u('b2', k)}"]
-    return [rf"{u('y', k)} = \mathrm{{softmax}}(a_2)",
-            rf"L = -\frac{{1}}{{{n}}} \sum_{{n=1}}^{{{n}}} \log y_{{n,\,t_n}} = {fmt(float(k['loss']), 5)}"]
+        return [rf"{u('a2', shapes)} = {u('z1', shapes)} \cdot {u('W2', shapes)} + {u('b2', shapes)}"]
+    return [rf"{u('y', shapes)} = \mathrm{{softmax}}(a_2)",
+            rf"L = -\frac{{1}}{{{n}}} \sum_{{n=1}}^{{{n}}} \log y_{{n,\,t_n}} = {fmt(loss, 5)}"]
 
 
-def _backward(step, k, n):
+def _backward(step, shapes, n):
     layer, r = step.layer, step.rule
     if r == "softmax_loss_backward":
-        return [rf"{u('da2', k)} = \frac{{y - t}}{{N}} = \frac{{y - t}}{{{n}}}"]
+        return [rf"{u('da2', shapes)} = \frac{{y - t}}{{N}} = \frac{{y - t}}{{{n}}}"]
     if r == "relu_backward":
-        return [rf"{u('da1', k)} = {u('dz1', k)} \odot \text{{mask}}"]
+        return [rf"{u('da1', shapes)} = {u('dz1', shapes)} \odot \text{{mask}}"]
     if layer == "Affine2":
-        return [rf"{u('dW2', k)} = {ut('z1', k)} \cdot {u('da2', k)}",
-                rf"{u('db2', k)} = \sum_{{n=1}}^{{{n}}} \frac{{\partial L}}{{\partial a_2}}_{{n}}",
-                rf"{u('dz1', k)} = {u('da2', k)} \cdot {ut('W2', k)}"]
-    return [rf"{u('dW1', k)} = {ut('x', k)} \cdot {u('da1', k)}",
-            rf"{u('db1', k)} = \sum_{{n=1}}^{{{n}}} \frac{{\partial L}}{{\partial a_1}}_{{n}}"]
+        return [rf"{u('dW2', shapes)} = {ut('z1', shapes)} \cdot {u('da2', shapes)}",
+                rf"{u('db2', shapes)} = \sum_{{n=1}}^{{{n}}} \frac{{\partial L}}{{\partial a_2}}_{{n}}",
+                rf"{u('dz1', shapes)} = {u('da2', shapes)} \cdot {ut('W2', shapes)}"]
+    return [rf"{u('dW1', shapes)} = {ut('x', shapes)} \cdot {u('da1', shapes)}",
+            rf"{u('db1', shapes)} = \sum_{{n=1}}^{{{n}}} \frac{{\partial L}}{{\partial a_1}}_{{n}}"]
 
 
-def _numbers(step, k):
+def _numbers(step, k, one_hot):
     """The tiny net's rule with its matrices (one sample, a few entries)."""
     r, layer = step.rule, step.layer
     if r == "affine_forward" and layer == "Affine1":
@@ -72,26 +70,27 @@ def _numbers(step, k):
     if r == "affine_forward":
         return [rf"a_2 = {matrix(k['z1'])} {matrix(k['W2'])} + {matrix(k['b2'])}", rf"= {matrix(k['a2'])}"]
     if r == "affine_backward" and layer == "Affine2":
-        return [rf"\frac{{\partial L}}{{\partial W_2}} = {matrix(np.transpose(k['z1']))} {matrix(k['da2'])}",
+        return [rf"\frac{{\partial L}}{{\partial W_2}} = {matrix(k['z1'], transpose=True)} {matrix(k['da2'])}",
                 rf"= {matrix(k['dW2'])}"]
     if r == "affine_backward":
-        return [rf"\frac{{\partial L}}{{\partial W_1}} = {matrix(np.transpose(k['x']))} {matrix(k['da1'])}",
+        return [rf"\frac{{\partial L}}{{\partial W_1}} = {matrix(k['x'], transpose=True)} {matrix(k['da1'])}",
                 rf"= {matrix(k['dW1'])}"]
     if r == "softmax_loss_backward":
-        return [rf"\frac{{\partial L}}{{\partial a_2}} = {matrix(k['y'])} - {matrix(np.eye(k['y'].shape[1])[k['t']])}",
+        return [rf"\frac{{\partial L}}{{\partial a_2}} = {matrix(k['y'])} - {matrix(one_hot)}",
                 rf"= {matrix(k['da2'])}"]
     return []
 
 
 def rules(step, walk):
     """The LaTeX lines for this step: its rule with shapes; numbers too when the net is tiny."""
-    k, n = walk.known(step.k), walk.n
+    k, shapes, n = walk.known(step.k), walk.shapes(step.k), walk.n
     if step.direction == "start":
-        return [rf"{u('x', k)}, \quad t \in \{{0, \dots, 9\}}^{{{n}}}" if walk.x.shape[1] > 3
+        return [rf"{u('x', shapes)}, \quad t \in \{{0, \dots, 9\}}^{{{n}}}" if walk.x.shape[1] > 3
                 else rf"x = {matrix(walk.x)}, \quad t = {int(walk.t[0])}"]
     if step.direction == "update":
         return [r"W \leftarrow W - \eta\,\frac{\partial L}{\partial W}, \quad \eta = " + fmt(walk.lr)]
-    lines = _forward(step, k, n) if step.direction == "forward" else _backward(step, k, n)
+    lines = _forward(step, shapes, n, float(k["loss"]) if "loss" in k else None) if step.direction == "forward" \
+        else _backward(step, shapes, n)
     if walk.x.shape[1] <= 3:
-        lines += _numbers(step, k)
+        lines += _numbers(step, k, walk.one_hot)
     return lines

@@ -7,7 +7,6 @@ backward), the last inputs that gave a finite graph, and the player (playing, pa
 mirrors preset, step, expression and any input that differs from its default, so a lecturer can bookmark a
 moment: ``?preset=apples_oranges&step=7`` or ``?preset=expression&expr=(x+y)*z&x=2&y=3&z=4&step=3``.
 """
-import inspect
 import time
 
 import streamlit as st
@@ -18,9 +17,10 @@ from backprop import graph as G
 from backprop import presets as P
 from backprop.expr import ExpressionError
 from backprop.figures.graph import graph_figure
-from backprop.nodes import OPS
 from pages import chrome
 from pages import graph_tex as tex
+from pages import shopping_panels as panels
+from pages.shopping_panels import SHOPPING
 
 T = chrome.text("shopping")
 ss = st.session_state
@@ -29,10 +29,8 @@ big = chrome.presenting()
 BOOK_LEAVES = dict(kv for preset in P.PRESETS.values() for kv in preset.leaves)  # name -> default
 INPUT_STEP = {"apple": 10.0, "orange": 10.0, "apple_num": 1.0, "orange_num": 1.0, "tax": 0.01}
 CHROME_KEYS = ("present", "lang", "moment")  # the chrome's; every other query parameter is this page's
-NEXT_PAGE = "network"  # PageDown after the last step; this is the chapter's first page (PageUp at 0 stays)
 PACES = (0.5, 1.0, 2.0, 4.0)
 CHOICES = (*P.PRESETS, P.EXPRESSION)
-SHOPPING = ("apples", "apples_oranges")
 
 
 def _value_key(preset_key, name):
@@ -68,11 +66,10 @@ elif (_params := _url_params()) and _params != ss.shop_url:
     # Every step is a browser history entry: Back/Forward (or an edited URL) go where it points.
     # No parameters at all means we came from another page, which clears the URL: carry on.
     _apply_url(_params)
-if "moment" in st.query_params:  # arrived from the chapter (``last`` from /network's PageUp): the step is the moment
-    _k = chrome.current_moment("shopping", (P.PRESETS[ss.shop_preset].n_steps if ss.shop_preset != P.EXPRESSION
-                                            else P.from_expression(ss.shop_expr).n_steps) + 1)
-    del st.query_params["moment"]
-    ss.shop_step, ss.shop_playing = _k, False
+_arrived = chrome.arrived_at("shopping", (P.PRESETS[ss.shop_preset].n_steps if ss.shop_preset != P.EXPRESSION
+                                          else P.from_expression(ss.shop_expr).n_steps) + 1)
+if _arrived is not None:  # from the chapter (``last`` from /network's PageUp): the step is the moment
+    ss.shop_step, ss.shop_playing = _arrived, False
 
 
 def _echo(value):
@@ -154,7 +151,7 @@ def _next():
     if ss.shop_step >= _last_step():  # after the last step: the next page of the chapter, at its first
         _quiet()
         ss.shop_playing = False
-        ss.shop_leave = True  # st.switch_page cannot run in a callback: stepper() does it
+        chrome.leave("shopping", +1)  # the chapter's first page: PageUp at step 0 stays
         return
     _move(lambda k, last: k + 1)
 
@@ -188,92 +185,11 @@ def _pace_changed():
 
 # ----------------------------------------------------------------------------- text helpers
 
-def _hover_num(x, digits=10):
-    """Book-rounded number whose exact float shows on hover (HTML for markdown tables)."""
-    return f'<span title="{x!r}">{G.fmt(x, digits)}</span>'
-
-
 def phase_text(state, n):
     if state.step is None:
         return T["phase_start"]
     key = "phase_forward" if state.phase == "forward" else "phase_backward"
     return T[key].format(number=state.step.number, n=n)
-
-
-def gradient_table(graph, state):
-    """Markdown table of every gradient known so far, newest marked; exact floats on hover."""
-    out, new = graph.output, set()
-    if state.phase == "backward":  # this step found its inputs' gradients (the first one also d(out)/d(out))
-        new = set(state.step.inputs) | ({out} if state.step.node == out else set())
-    rows = [f"| {T['col_variable']} | {T['col_value']} | {T['col_grad'].format(out=out)} |", "|---|--:|--:|"]
-    for name, grad in state.grads.items():
-        shown = _hover_num(grad)
-        if name not in state.complete:
-            paths = len(graph.consumers[name])
-            done = sum(1 for c, s in graph.consumers[name] if (c, s) in state.edge_grads)
-            shown = T["partial"].format(value=shown, done=done, paths=paths)
-        label = f":orange-badge[{name}]" if name in new else f"`{name}`"
-        rows.append(f"| {label} | {_hover_num(state.values[name])} | **{shown}** |")
-    return "\n".join(rows)
-
-
-def code_panel(graph, state, preset):
-    """The graph as the book's script with the line this step ran marked, and the layer method it called."""
-    marker = T["code_marker"].format(k=state.k)
-    script = "\n".join(f"{line}  # {marker}" if k and k == state.k else line for k, line in G.script(graph))
-    step = state.step
-    node = graph.nodes[step.node if step else graph.order[0]]  # at step 0: what step 1 will call
-    direction = step.direction if step else "forward"
-    cls = OPS[node.op].layer
-    source = f"class {cls.__name__}:\n" + inspect.getsource(getattr(cls, direction))
-    if step and direction == "backward" and node.op == "mul":
-        x, y = step.in_values
-        source = f"# {T['code_cached'].format(layer=node.layer, x=G.fmt(x), y=G.fmt(y))}\n" + source
-    if step and direction == "forward":
-        source += "\n# " + T["code_result"].format(names=step.node, values=G.fmt(step.out_value))
-    elif step:
-        source += "\n# " + T["code_result"].format(names=", ".join(f"d{i}" for i in step.inputs),
-                                                   values=", ".join(G.fmt(g) for g in step.in_grads))
-
-    badge = T["code_backward_badge"] if direction == "backward" else T["code_forward_badge"]
-    st.markdown(f"{badge} **`{node.layer}.{direction}`** · `{cls.__name__}.{direction}`")
-    module = "backprop/layers.py" if cls.__module__.endswith("layers") else "backprop/nodes.py"
-    st.caption(T["code_method_caption"].format(module=module) if step else T["code_start"])
-    st.code(source, language="python")
-    st.caption(T["code_script_caption"] if preset.key in SHOPPING else T["code_script_caption_other"])
-    st.code(script, language="python")
-
-
-def check_table(graph, state):
-    """Backprop beside central differences for every input; backprop shows once this step has found it."""
-    rows = [f"| {T['col_input']} | x | {T['col_numerical']} | {T['col_backprop']} | {T['col_difference']} |",
-            "|---|--:|--:|--:|--:|"]
-    for c in G.gradient_check(graph):
-        if c.name in state.complete:
-            verdict = ":green[:material/check_circle:]" if c.ok else ":red[:material/cancel:]"
-            backprop, difference = f"**{_hover_num(c.backprop)}**", f"{c.difference:.1e} {verdict}"
-        else:
-            backprop, difference = T["check_pending"], ""
-        numerical = _hover_num(c.numerical, 8)
-        rows.append(f"| `{c.name}` | {_hover_num(c.value)} | {numerical} | {backprop} | {difference} |")
-    st.markdown(T["check_intro"].format(h="10⁻⁴", out=graph.output))
-    st.markdown("\n".join(rows), unsafe_allow_html=True)
-    st.page_link("pages/gradient_check.py", label=T["check_link"], icon=":material/rule:")
-
-
-def closed_form_table(preset, graph):
-    """At the end of Sigmoid / Softmax-with-Loss: the elementary graph's gradients beside the simplified layer's."""
-    rows = P.closed_form(preset.key, graph)
-    if not rows:
-        return
-    st.markdown(T[f"closed_{preset.key}"])
-    table = [f"| {T['col_input']} | {T['col_graph']} | {T[f'col_closed_{preset.key}']} | {T['col_difference']} |",
-             "|---|--:|--:|--:|"]
-    for name, through_graph, layer in rows:
-        ok = ":green[:material/check_circle:]" if abs(through_graph - layer) <= 1e-12 else ":red[:material/cancel:]"
-        table.append(f"| `{name}` | {_hover_num(through_graph)} | {_hover_num(layer)} | "
-                     f"{abs(through_graph - layer):.1e} {ok} |")
-    st.markdown("\n".join(table), unsafe_allow_html=True)
 
 
 def sync_url(preset, values, step):
@@ -299,8 +215,8 @@ def pace_control():
 def problem_text(problem, preset):
     """The catalogue's words for a Problem from ``P.evaluate``."""
     if problem.code == "empty_input":
-        return T["invalid_empty"].format(label=_label(preset, problem.node))
-    where = T["problem_at"].format(pos=problem.pos + 1) if problem.pos is not None else f"`{problem.node}`"
+        return T["invalid_empty"].format(label=_label(preset, problem.name))
+    where = T["problem_at"].format(pos=problem.pos + 1) if problem.pos is not None else f"`{problem.name}`"
     return T[f"invalid_{problem.code}"].format(where=where)
 
 
@@ -370,24 +286,19 @@ def inputs_panel(preset, values, problem):
 
 def controls(state, where):
     k, last = state.k, state.total
-    app = chrome.text("app")
-    next_help = T["next_help"] if k < last else app["moment_next_page_help"].format(
-        page=chrome._page_title(NEXT_PAGE, app))
+    back_help, next_help = chrome.step_help("shopping", k, last + 1, T["back_help"], T["next_help"])
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.button(T["reset"], icon=":material/first_page:", on_click=_reset, disabled=k == 0,
                   help=T["reset_help"], key="shop_reset", shortcut="Home")
         st.button(T["back"], icon=":material/chevron_left:", on_click=_back, disabled=k == 0,
-                  help=T["back_help"], key="shop_back", shortcut="PageUp")
+                  help=back_help, key="shop_back", shortcut="PageUp")
         st.button(T["next"], icon=":material/chevron_right:", on_click=_next,
                   help=next_help, key="shop_next", shortcut="PageDown", type="primary")
         st.button(T["end"], icon=":material/last_page:", on_click=_end, disabled=k == last,
                   help=T["end_help"], key="shop_end", shortcut="End")
         st.button(T["pause"] if ss.shop_playing else T["play"], on_click=_play_pause, help=T["play_help"],
                   icon=":material/pause:" if ss.shop_playing else ":material/play_arrow:", key="shop_play")
-        # Hidden twins of Back and Next (CSS below): a button takes one shortcut, and presenter
-        # clickers send PageUp/PageDown while keyboards have the arrows.
-        st.button(T["back"], on_click=_back, key="shop_back_arrow", shortcut="Left", disabled=k == 0)
-        st.button(T["next"], on_click=_next, key="shop_next_arrow", shortcut="Right")
+        chrome.arrow_twins("shop", (T["back"], T["next"]), (_back, _next), disabled=(k == 0, False))
         if not big:
             pace_control()
             st.markdown(f"#### {where}", width="content")
@@ -410,7 +321,7 @@ def explanation_text(preset, graph, state, *, summary=True):
 def summary_text(preset, graph, state):
     if state.k == state.total:
         st.markdown(T["explain_done"] if preset.key in SHOPPING else T["explain_done_other"])
-        closed_form_table(preset, graph)
+        panels.closed_form_table(T, preset, graph)
 
 
 def explanation(preset, graph, state):
@@ -419,11 +330,16 @@ def explanation(preset, graph, state):
         st.subheader(T["explain_heading"])
         explanation_text(preset, graph, state)
     with table:
-        st.subheader(T["table_heading"])
-        if state.grads:
-            st.markdown(gradient_table(graph, state), unsafe_allow_html=True)
-        else:
-            st.caption(T["table_empty"])
+        gradients(graph, state)
+
+
+def gradients(graph, state):
+    """The gradients found so far, under their heading."""
+    st.subheader(T["table_heading"])
+    if state.grads:
+        st.markdown(panels.gradient_table(T, graph, state), unsafe_allow_html=True)
+    else:
+        st.caption(T["table_empty"])
 
 
 def warnings_box():
@@ -442,7 +358,7 @@ def warnings_box():
 if not big:  # on a projector the navigation bar names the page and the step is the headline
     st.title(T["title"])
     st.markdown(T["intro"])
-st.html("<style>.st-key-shop_back_arrow, .st-key-shop_next_arrow { display: none; }"
+st.html("<style>" + chrome.arrow_css("shop")
         # on a projector the explanation beside the graph: compact, so rule and formula fit one screen
         + (" .st-key-shop_explain p { font-size: 0.95rem; line-height: 1.4; margin-bottom: 0.3rem; }"
            " .st-key-shop_explain .katex-display { font-size: 0.85em; margin: 0.2em 0; overflow-x: auto; }"
@@ -456,8 +372,7 @@ def stepper():
     """The page below the title. Reruns alone on a click, an edit or a Play tick."""
     if (ss.shop_playing, ss.shop_pace) != timer:
         st.rerun()  # Play, Pause or a new pace: only a full run sets the timer up again
-    if ss.pop("shop_leave", False):
-        chrome._switch("shopping", NEXT_PAGE, "1")
+    chrome.follow_leave()
     if ss.shop_warnings:
         warnings_box()
 
@@ -475,51 +390,59 @@ def stepper():
     state = states[k]
     sync_url(preset, values, k)
 
-    where = phase_text(state, len(graph.order))
-    plain_where = where
+    where, plain_where = headline(graph, state, k, last)
+    if big:
+        st.markdown(f"## {where}")
+    controls(state, where)
+    fig = graph_figure(graph, state, labels=dict(T["labels"]) if preset.key in SHOPPING else {},
+                       legend=(T["legend_value"], T["legend_grad"]), big=big,
+                       height=400 if preset.key in SHOPPING else None,
+                       positions={name: (c, r) for name, c, r in preset.positions} or None)
+    alt = T["alt"].format(where=plain_where, out=graph.output, value=G.fmt(state.values.get(graph.output)))
+    (projector_view if big else desk_view)(preset, graph, state, (values, problem), (fig, alt))
+
+
+def headline(graph, state, k, last):
+    """The step's headline (phase, layer, k of n, done) in Markdown, and its plain phase for the figure's alt."""
+    where = plain = phase_text(state, len(graph.order))
     if state.step:
         where += f" · `{graph.nodes[state.step.node].layer}`"
     if not big:  # on a projector the headline stays on one line
         where += f" :gray[· {T['step_of'].format(k=k, total=last)}]"
     if k == last:
         where += f" :green[· {T['done']}]"
-    if big:
-        st.markdown(f"## {where}")
-    controls(state, where)
-    labels = dict(T["labels"]) if preset.key in SHOPPING else {}
-    positions = {name: (c, r) for name, c, r in preset.positions} or None
-    fig = graph_figure(graph, state, labels=labels, legend=(T["legend_value"], T["legend_grad"]),
-                       big=big, height=400 if preset.key in SHOPPING else None, positions=positions)
-    alt = T["alt"].format(where=plain_where, out=graph.output, value=G.fmt(state.values.get(graph.output)))
-    if big:  # one screen per moment: the graph and this step's rule and formula side by side
-        drawing, explain = st.columns([1.7, 1], gap="medium")
-        with drawing:
-            st.plotly_chart(fig, theme=None, key="shop_fig", alt=alt,
-                            config={"displayModeBar": False, "scrollZoom": False})
-        with explain.container(key="shop_explain"):
-            explanation_text(preset, graph, state, summary=False)
-        summary_text(preset, graph, state)  # at the end: what the graph found, below the first screen's pair
-        st.subheader(T["table_heading"])
-        if state.grads:
-            st.markdown(gradient_table(graph, state), unsafe_allow_html=True)
-        else:
-            st.caption(T["table_empty"])
-    else:
-        st.plotly_chart(fig, theme=None, key="shop_fig", alt=alt,
-                        config={"displayModeBar": False, "scrollZoom": False})
-        inputs_panel(preset, values, problem)
-        explanation(preset, graph, state)
-    if big:
-        inputs_panel(preset, values, problem)
-        with st.expander(T["code_heading"], icon=":material/code:"):
-            code_panel(graph, state, preset)
-        with st.expander(T["check_heading"], icon=":material/calculate:"):
-            check_table(graph, state)
-    else:
-        st.subheader(T["code_heading"])
-        code_panel(graph, state, preset)
-        st.subheader(T["check_heading"])
-        check_table(graph, state)
+    return where, plain
+
+
+def _chart(fig, alt):
+    st.plotly_chart(fig, theme=None, key="shop_fig", alt=alt, config={"displayModeBar": False, "scrollZoom": False})
+
+
+def projector_view(preset, graph, state, inputs, figure):
+    """One screen per moment: the graph and this step's rule and formula side by side; the rest folds below."""
+    drawing, explain = st.columns([1.7, 1], gap="medium")
+    with drawing:
+        _chart(*figure)
+    with explain.container(key="shop_explain"):
+        explanation_text(preset, graph, state, summary=False)
+    summary_text(preset, graph, state)  # at the end: what the graph found, below the first screen's pair
+    gradients(graph, state)
+    inputs_panel(preset, *inputs)
+    with st.expander(T["code_heading"], icon=":material/code:"):
+        panels.code_panel(T, graph, state, preset)
+    with st.expander(T["check_heading"], icon=":material/calculate:"):
+        panels.check_table(T, graph, state)
+
+
+def desk_view(preset, graph, state, inputs, figure):
+    """The graph, its inputs, the step explained beside the gradients, then the code and the check."""
+    _chart(*figure)
+    inputs_panel(preset, *inputs)
+    explanation(preset, graph, state)
+    st.subheader(T["code_heading"])
+    panels.code_panel(T, graph, state, preset)
+    st.subheader(T["check_heading"])
+    panels.check_table(T, graph, state)
 
 
 stepper()

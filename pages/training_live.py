@@ -8,7 +8,7 @@ import streamlit as st
 
 from backprop import live
 from backprop.figures import training as figs
-from backprop.training import check_first_loss, check_stalled, check_update_ratio
+from backprop.health import check_first_loss, check_stalled, check_update_ratio
 from pages import training_runs
 from pages.components.live_curves import live_curves
 from pages.training_runs import g as _g
@@ -106,7 +106,7 @@ def _badges(v, snap):
 
 
 def _stall(snap):
-    """backprop.training.check_stalled on what the snapshot holds (the loss curve, the ratios)."""
+    """backprop.health.check_stalled on what the snapshot holds (the loss curve, the ratios)."""
     curve = snap.loss
     return check_stalled(curve.x, curve.mean, snap.ratio_iterations, snap.ratios, peak_loss=curve.peak())
 

@@ -139,3 +139,11 @@ def test_url_state_warns_in_the_sessions_language_and_writes_back():
     at.query_params.update({"step": "2"})
     at.button[0].click().run()
     assert at.query_params["step"] == "3" and at.query_params["lang"] == "ja"
+
+
+def test_the_chapter_neighbours_and_the_help_at_its_ends():
+    assert chrome.chapter_neighbour("shopping", -1) is None  # the chapter's first page
+    assert chrome.chapter_neighbour("shopping", +1) == "network"
+    assert chrome.chapter_neighbour("gradient_check", -1) == "network"
+    assert chrome.chapter_neighbour("training", +1) is None and chrome.chapter_neighbour("home", +1) is None
+    assert chrome.page_title("network", {"network": "Inside the network"}) == "Inside the network"

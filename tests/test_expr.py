@@ -101,7 +101,7 @@ def test_positions_count_from_the_first_character_typed():
 
 def test_evaluation_problems_are_named_where_they_were_written():
     preset = P.from_expression("x + log(y)", {"y": -1.0})
-    assert P.evaluate(preset, preset.defaults)[2] == P.Problem("log_domain", "u1", 4)
+    assert P.evaluate(preset, preset.defaults)[2] == P.Problem("log_domain", "u1", pos=4)
     preset = P.from_expression("1 / (x - 2)", {"x": 2.0})
     assert P.evaluate(preset, preset.defaults)[2].code == "div_zero"
     preset = P.from_expression("exp(x)", {"x": 1000.0})

@@ -3,22 +3,18 @@ when a bug is planted, and explains (or prevents) inputs that make no sense."""
 import re
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from backprop.checkconfig import H_CHOICES
 from backprop.planted_bugs import BUGS
+from conftest import open_page
 from pages import chrome
 
 PARAMS = ["W1", "b1", "W2", "b2"]
 RED = "#ffd7d5"  # the page's background for a 'wrong' verdict
 
 
-def open_page(**query):
-    at = AppTest.from_file("../app.py", default_timeout=30)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/gradient_check.py").run()
+def open_check(**query):
+    at = open_page("pages/gradient_check.py", query)
     assert not at.exception, at.exception
     return at
 
@@ -40,7 +36,7 @@ def red_rows(at):
 
 
 def test_defaults_show_four_passing_rows_and_which_method_ran():
-    at = open_page()
+    at = open_check()
     assert verdicts(at) == dict.fromkeys(PARAMS, "✔ excellent")
     table = at.table[0].value
     assert list(table["Shape"]) == ["784×50", "50", "50×10", "10"]
@@ -63,7 +59,7 @@ def test_defaults_show_four_passing_rows_and_which_method_ran():
     ("affine_db_wrong_axis", {"b2"}, "relu"),
 ])
 def test_planting_a_bug_turns_the_right_rows_red(bug, red, activation):
-    at = open_page()
+    at = open_check()
     at.selectbox(key="gc_bug").set_value(bug).run()
     assert not at.exception, at.exception
     assert at.session_state["gc_activation"] == activation
@@ -83,7 +79,7 @@ def test_planting_a_bug_turns_the_right_rows_red(bug, red, activation):
 
 
 def test_bug_link_and_the_one_image_case_are_explained():
-    at = open_page(gc_bug="softmax_no_batch_divide")
+    at = open_check(gc_bug="softmax_no_batch_divide")
     assert at.session_state["gc_bug"] == "softmax_no_batch_divide" and red_rows(at) == set(PARAMS)
     at.number_input(key="gc_batch").set_value(1).run()
     assert not at.exception
@@ -99,7 +95,7 @@ def test_bug_link_and_the_one_image_case_are_explained():
 
 def test_inputs_that_make_no_sense_are_prevented_or_explained():
     assert min(H_CHOICES) > 0  # the h slider has no 0 to choose
-    at = open_page(gc_h="0")  # ... and a link asking for h = 0 is ignored
+    at = open_check(gc_h="0")  # ... and a link asking for h = 0 is ignored
     assert at.session_state["gc_h"] == 1e-4 and not at.error
     at.number_input(key="gc_batch").set_value(1_000_000).run()  # above the widget's maximum: not accepted
     assert not at.exception and 1 <= at.session_state["gc_batch"] <= 100
@@ -118,9 +114,9 @@ def test_inputs_that_make_no_sense_are_prevented_or_explained():
 
 
 def test_the_headline_comes_first_and_presentation_mode_folds_the_settings():
-    normal = [e.type for e in open_page().main]
+    normal = [e.type for e in open_check().main]
     assert normal.index("success") < normal.index("table")  # the headline, then the evidence
-    at = open_page(present="1")
+    at = open_check(present="1")
     assert at.expander[0].proto.expanded is False
     assert at.sidebar.selectbox(key="gc_bug")  # the controls fold into the collapsed sidebar
     shown = [e.type for e in at.main]
@@ -137,7 +133,7 @@ def test_every_planted_bug_has_its_words_in_the_catalogue():
 
 
 def test_a_long_book_loop_asks_first_and_offers_sampling():
-    at = open_page()
+    at = open_check()
     at.number_input(key="gc_hidden").set_value(200).run()
     at.number_input(key="gc_batch").set_value(50).run()
     at.segmented_control(key="gc_method").set_value("loop").run()
@@ -155,7 +151,7 @@ def test_a_long_book_loop_asks_first_and_offers_sampling():
 
 def test_float32_on_correct_code_is_never_headlined_as_failing():
     """Issue 9: float32 with no bug showed a red 'fails on W1'; a broken b2 showed 'relative error up to ∞'."""
-    at = open_page(gc_dtype="float32")
+    at = open_check(gc_dtype="float32")
     assert at.session_state["gc_dtype"] == "float32" and not at.error
     assert "within float32 precision" in at.success[0].value
     main = list(at.main)
@@ -183,7 +179,7 @@ def moment_text(at):
 
 def test_next_walks_the_story_and_the_url_names_each_moment():
     """Issue 9: the correct check, each planted bug in turn (red rows, the one-line diff), float32, the h sweep."""
-    at = open_page()
+    at = open_check()
     assert moment_text(at).startswith("**1 of 7**") and red_rows(at) == set()
     seen = []
     for k in range(2, 8):
@@ -204,7 +200,7 @@ def test_next_walks_the_story_and_the_url_names_each_moment():
 
 
 def test_a_bug_moment_shows_exactly_the_changed_line():
-    at = open_page(moment="2")
+    at = open_check(moment="2")
     diff = next(c for c in at.code if c.language == "diff").value
     assert diff == "- return dout * self.mask\n+ return dout * ~self.mask"
 
@@ -214,7 +210,7 @@ def test_every_setting_and_the_tab_come_from_the_url_and_go_back_to_it():
              "gc_kinks": "0", "gc_bug": "affine_db_wrong_axis", "gc_activation": "sigmoid", "gc_h": "1e-05",
              "gc_dtype": "float32", "gc_init": "he", "gc_sample": "1", "gc_entries": "30", "gc_tab": "scatter",
              "gc_param": "b2"}
-    at = open_page(**query)
+    at = open_check(**query)
     assert not at.warning, [w.value for w in at.warning]
     ss = at.session_state
     assert (ss["gc_seed"], ss["gc_hidden"], ss["gc_batch"], ss["gc_first"]) == (7, 20, 4, 10)
@@ -234,7 +230,7 @@ GARBAGE = {"gc_seed": "x", "gc_hidden": "9999", "gc_batch": "0", "gc_first": "-1
 
 
 def test_garbage_in_every_parameter_gives_a_warning_naming_each():
-    at = open_page(**GARBAGE)
+    at = open_check(**GARBAGE)
     assert not at.exception
     said = " ".join(w.value for w in at.warning).replace("\\", "")  # values are shown escaped, as plain text
     for name, value in GARBAGE.items():

@@ -349,3 +349,20 @@ def test_a_shared_leaf_shows_the_sum_of_its_paths():
     states = g.states()
     assert "Σ ?" in texts(graph_figure(g, states[5]))
     assert "Σ 12" in texts(graph_figure(g, states[6]))
+
+
+def test_gradient_rows_mark_what_a_step_found_and_the_paths_still_to_sum():
+    # price = a*b + a*c: a feeds two nodes, so its gradient is partial until both have sent theirs
+    g = G.Graph([G.Node("a", value=3.0), G.Node("b", value=5.0), G.Node("c", value=7.0),
+                 G.Node("ab", "mul", ("a", "b")), G.Node("ac", "mul", ("a", "c")),
+                 G.Node("out", "add", ("ab", "ac"))])
+    states = g.states()
+    assert P.gradient_rows(g, states[3]) == []  # forward only: nothing known yet
+    first = P.gradient_rows(g, states[4])  # backward 1: out sends 1 to ab and ac
+    assert [(r.name, r.grad, r.new) for r in first] == [("out", 1.0, True), ("ab", 1.0, True), ("ac", 1.0, True)]
+    half = {r.name: r for r in P.gradient_rows(g, states[5])}  # backward 2: ac sends 7 to a (1 path of 2)
+    assert (half["a"].grad, half["a"].done, half["a"].paths, half["a"].new) == (7.0, 1, 2, True)
+    assert not half["out"].new and half["c"].done is None and half["c"].grad == 3.0
+    whole = {r.name: r for r in P.gradient_rows(g, states[6])}
+    assert (whole["a"].grad, whole["a"].done, whole["a"].value) == (12.0, None, 3.0)
+

@@ -17,8 +17,7 @@ from threadpoolctl import threadpool_limits
 from backprop import live
 from backprop.datasets import DatasetNotFoundError, load_dataset
 from backprop.idx import IDXError
-from backprop.training import (PRESETS, TrainConfig, Trainer, check_first_loss, check_update_ratio,
-                               param_shapes, update_ratios)
+from backprop.training import PRESETS, TrainConfig, Trainer, param_shapes
 
 
 @pytest.fixture(scope="module")
@@ -335,18 +334,7 @@ def test_session_end_stops_training_and_sessions_keep_their_own_runs(small_data)
         assert_same(params(lab.current), want)
 
 
-# --- sanity checks, presets -----------------------------------------------------------------------------
-
-def test_sanity_checks():
-    assert check_first_loss(2.31).status == "good" and check_first_loss(2.31).expected == pytest.approx(2.302585)
-    assert check_first_loss(5.0).status == "high" and check_first_loss(1.0).status == "low"
-    assert check_first_loss(None).status == "unknown" and check_first_loss(math.nan).status == "high"
-    assert [check_update_ratio(r).status for r in (1e-3, 5e-5, 0.05, 0.5, None)] == [
-        "good", "low", "high", "too_high", "unknown"]
-    w = {"W1": np.full((2, 2), 3.0), "b1": np.zeros(2)}
-    after = {"W1": w["W1"] - 0.003 * np.ones((2, 2)), "b1": np.ones(2)}
-    assert update_ratios(w, after) == {"W1": pytest.approx(1e-3)}  # ||0.003 * 1|| / ||3 * 1||
-
+# --- presets (the sanity checks: tests/test_stall.py) -----------------------------------------------------------------------------
 
 def test_presets_are_the_books_experiments():
     (_, ch5), = PRESETS["ch5"]

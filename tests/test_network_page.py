@@ -1,20 +1,15 @@
 """The /network page under AppTest: every step of the layer walk, its shapes and checks, the tiny net, the URL."""
 import re
 
-from streamlit.testing.v1 import AppTest
-
 from backprop import network_state as S
+from conftest import open_page
 
 LAYERS = ["Affine1", "Relu1", "Affine2", "SoftmaxWithLoss", "SoftmaxWithLoss.backward", "Affine2.backward",
           "Relu1.backward", "Affine1.backward"]
 
 
 def network(**params):
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page("pages/network.py").run()
+    at = open_page("pages/network.py", params, timeout=60)
     assert not at.exception, at.exception
     return at
 

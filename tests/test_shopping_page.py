@@ -3,15 +3,11 @@ import json
 import re
 import time
 
-from streamlit.testing.v1 import AppTest
+from conftest import open_page
 
 
 def shopping(**params):
-    at = AppTest.from_file("../app.py", default_timeout=30)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page("pages/shopping.py").run()
+    at = open_page("pages/shopping.py", params)
     assert not at.exception, at.exception
     return at
 

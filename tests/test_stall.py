@@ -1,12 +1,14 @@
-"""A network that stopped learning is said so: backprop.training.check_stalled on real short runs of the
-bundled MNIST sample (the issue's /training?lr=10), and never on runs that learn or learn slowly."""
+"""A run's health (backprop.health): the badges' checks, and a network that stopped learning said so by
+check_stalled on real short runs of the bundled MNIST sample (the issue's /training?lr=10), and never on
+runs that learn or learn slowly."""
 import functools
 import math
 
 import numpy as np
 import pytest
 
-from backprop.training import ZERO_UPDATE, TrainConfig, Trainer, check_stalled, check_update_ratio
+from backprop.health import ZERO_UPDATE, check_first_loss, check_stalled, check_update_ratio, update_ratios
+from backprop.training import TrainConfig, Trainer
 
 
 @functools.cache
@@ -63,3 +65,14 @@ def test_too_early_or_without_ratios_says_nothing():
     assert check_stalled([], [], [], []).cause is None
     # downsampled curves (the page's Curve) are judged the same
     assert check_stalled(its[::5], losses[::5], r_its, ratios).cause == "dead"
+
+
+def test_sanity_checks():
+    assert check_first_loss(2.31).status == "good" and check_first_loss(2.31).expected == pytest.approx(2.302585)
+    assert check_first_loss(5.0).status == "high" and check_first_loss(1.0).status == "low"
+    assert check_first_loss(None).status == "unknown" and check_first_loss(math.nan).status == "high"
+    assert [check_update_ratio(r).status for r in (1e-3, 5e-5, 0.05, 0.5, None)] == [
+        "good", "low", "high", "too_high", "unknown"]
+    w = {"W1": np.full((2, 2), 3.0), "b1": np.zeros(2)}
+    after = {"W1": w["W1"] - 0.003 * np.ones((2, 2)), "b1": np.ones(2)}
+    assert update_ratios(w, after) == {"W1": pytest.approx(1e-3)}  # ||0.003 * 1|| / ||3 * 1||

@@ -4,7 +4,7 @@ import pytest
 
 from backprop.datasets import load_mnist
 from backprop.net import TwoLayerNet
-from backprop.walk import layer_walk
+from backprop.walk import layer_walk, rows
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +56,16 @@ def test_a_wrong_backward_is_caught_by_the_numerical_check(mnist, monkeypatch):
     walk = layer_walk(net, mnist[0][:2], mnist[1][:2])
     verdicts = {c.tensor: c.ok for s in walk.steps for c in s.checks}
     assert not verdicts["da1"] and not verdicts["dW1"] and verdicts["dW2"]
+
+
+def test_the_shapes_one_hot_labels_and_rows_a_rule_writes(mnist):
+    x, t = mnist[0][:3], mnist[1][:3]
+    walk = layer_walk(TwoLayerNet(784, 50, 10, dtype=np.float64, seed=1), x, t)
+    shapes = walk.shapes(6)
+    assert shapes["x"] == (3, 784) and shapes["dW2"] == (50, 10) and shapes["db2"] == (10,) and shapes["loss"] == ()
+    assert "dW1" not in shapes and walk.shapes(8)["dW1"] == (784, 50)
+    np.testing.assert_array_equal(walk.one_hot, np.eye(10)[t])
+    assert walk.one_hot.sum(axis=1).tolist() == [1.0, 1.0, 1.0] and walk.one_hot.argmax(axis=1).tolist() == list(t)
+    assert rows(2.5) == [[2.5]] and rows([1, 2]) == [[1.0, 2.0]] and rows([1, 2], transpose=True) == [[1.0], [2.0]]
+    assert rows([[1, 2, 3], [4, 5, 6]], transpose=True) == [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]
+
