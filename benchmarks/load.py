@@ -41,7 +41,7 @@ from tests.wsclient import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 PAUSED = re.compile(r"Paused at iteration [\d,]+")
-RUNNING = re.compile(r"[\d,]+ iterations/s")
+RUNNING = re.compile(r"Iteration [1-9][\d,]* of")  # it has trained
 TIMING = re.compile(r"([\d.]+) s training \(([\d,]+|–) steps/s\) and ([\d.]+) s evaluating")
 ITERATION = re.compile(r"[Ii]teration ([\d,]+)")
 

@@ -4,6 +4,7 @@ same moment (on a fresh server, 19 of 20 tabs opening /shopping at once once got
 Each student is a real session speaking Streamlit's websocket protocol (tests/wsclient.py), as the
 browser does: 20 Chromium tabs on a 2-core machine would measure Chromium, not the server."""
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -35,8 +36,8 @@ def test_a_hall_opening_bookmarks_at_once_on_a_fresh_server():
         return await asyncio.gather(*(student(url, *BOOKMARKS[i % len(BOOKMARKS)]) for i in range(HALL)),
                                     return_exceptions=True)
 
-    with running_app() as url:  # nobody has run app.py on it yet
-        results = asyncio.run(hall(url))
+    with running_app() as url, ThreadPoolExecutor(1) as thread:  # nobody has run app.py on it yet
+        results = thread.submit(asyncio.run, hall(url)).result()  # its own loop: Playwright's may run here
     failed = [r for r in results if isinstance(r, BaseException)]
     assert not failed, failed[:3]
     for path, pages, exceptions, text in results:

@@ -239,14 +239,14 @@ def test_snapshot_net_is_a_copy_taken_between_steps(small_data):
 
 
 def test_snapshot_bounds_the_points_drawn_and_the_history_kept(small_data):
-    run = live.LiveRun(TrainConfig(**{**SMALL, "iterations": 3000}), small_data, history_capacity=256)
-    run.run_steps(3000)
+    run = live.LiveRun(TrainConfig(**SMALL), small_data, history_capacity=32)  # 400 steps, 20 evaluations
+    run.run_steps(400)
     record = run.record()
     losses, stride = record.losses, record.loss_stride
-    assert len(losses) <= 256 and stride == 16 and len(losses) * stride == 3000 - 3000 % stride
-    snap = run.snapshot(max_points=100)
-    assert len(snap.loss) <= 100 and len(snap.evals) <= 100 and len(snap.ratios) <= 100
-    assert 2900 < snap.loss.x[-1] <= 3000 and snap.loss.bucket * stride * len(snap.loss) >= 2992
+    assert len(losses) <= 32 and stride == 16 and len(losses) * stride == 400  # compacted 4 times: 400 = 25 x 16
+    snap = run.snapshot(max_points=10)
+    assert len(snap.loss) <= 10 and len(snap.evals) <= 10 and len(snap.ratios) <= 10
+    assert 390 < snap.loss.x[-1] <= 400 and snap.loss.bucket * stride * len(snap.loss) >= 392
 
 
 def test_history_compaction_keeps_the_means():
