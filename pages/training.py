@@ -23,6 +23,7 @@ T = chrome.text("training")
 S = chrome.text("training_state")  # words added for links, moments and stalled runs (issue 9)
 BIG = chrome.presenting()
 P = "training_"  # session-state prefix of this page
+live.tune_allocator()  # freed weights and uploads go back to the OS (backprop/live/allocator.py)
 POOL = live.default_pool()  # the server's trainer processes: one per process, shared by every session
 # Seconds between live redraws while a run goes on: POOL.refresh_interval(), 0.5 (twice a second) when the
 # server is quiet, 1 or 2 when it is busy, because each redraw costs the server CPU time others could use.
@@ -43,8 +44,9 @@ OPT_PARAM_CHOICES = {"momentum": (0.5, 0.8, 0.9, 0.95, 0.99), "decay_rate": (0.9
 
 @st.cache_resource(scope="session", on_release=live.SessionGuard.release, show_spinner=False)
 def _session_guard():
-    """One per browser session; released (ending its training) when the session disconnects."""
-    return live.SessionGuard()
+    """One per browser session; released (ending its training) when the session disconnects. Its runs and
+    weights are dropped once the session can no longer reconnect (the server's TTL, plus a margin)."""
+    return live.SessionGuard(forget_after=st.get_option("server.disconnectedSessionTTL") + 5)
 
 
 def _lab():
