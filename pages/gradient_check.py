@@ -21,7 +21,7 @@ from backprop.checkconfig import (
 )
 from backprop.gradcheck import bug_outcome
 from backprop.planted_bugs import BUGS
-from pages import chrome
+from pages import chrome, data_problem
 
 T = chrome.text("gradient_check")
 S = chrome.text("gradient_check_story")  # the moments' words
@@ -95,7 +95,11 @@ def load_data():
     except ValueError:  # not a source at all
         problem = T["data_unknown"]
     name = T["source_titles"].get(source, source)
-    return datasets.load_dataset("sample"), T["data_fallback"].format(source=name, problem=problem)
+    try:
+        sample = datasets.load_dataset("sample")
+    except (OSError, ValueError) as e:  # nothing to fall back on: say which file is damaged and how to restore it
+        data_problem.stop(data_problem.words(), e, "sample")
+    return sample, T["data_fallback"].format(source=name, problem=problem)
 
 
 class Progress:
