@@ -1,10 +1,15 @@
-"""Closed sessions release what they held: a deferred download's callable keeps no run alive, and ten
-browser sessions that each load a weights file and close leave the server's memory where it was.
+"""Closed sessions release what they held: a deferred download's callable keeps no run alive, a session that
+can no longer reconnect forgets its runs and weights, freed arrays go back to the OS, and ten browser sessions
+that each load a weights file and close leave the server's memory where it was.
 
-The browser test is a benchmark-style measurement (BACKPROP_MEMORY_BENCH=1; about 6 minutes here): it
-prints the server's RSS at each stage. Measured 2026-12-02: 203 MB after a warm-up session, 485 MB at
-most, 390 MB a minute after the ten closed: about 19 MB (one weights file) still held per closed
-session, so it fails today; what still holds them is not found yet."""
+The browser test is a benchmark-style measurement (BACKPROP_MEMORY_BENCH=1; about 4 minutes here): it
+prints the server's RSS at each stage. Measured 2026-12-02, before the fix: 210 MB after a warm-up session,
+462 MB at most, 393 MB after the ten closed (about 18 MB, one weights file, per closed session). Nothing
+Python-level held it: after gc.collect() only the one session Streamlit keeps for a reconnect was alive,
+and malloc_trim(0) gave back 130 MB of 336, so it was glibc keeping freed blocks in the script threads'
+arenas (backprop/live/allocator.py). After: 164 MB, 218 MB at most, 212 MB when first under start + 50 MB
+(the test stops waiting there); left to settle (a diagnostic run of the same kind, 12 s after the last
+close): 163 -> 195 at most -> 152 MB for 10 sessions, 161 -> 216 -> 156 MB for 20: bounded, not growing."""
 import gc
 import os
 import subprocess

@@ -5,7 +5,7 @@ import collections
 import threading
 import time
 
-from . import allocator
+from .allocator import trim as trim_memory
 from .budget import check as budget_check, images as budget_images
 from .messages import FINISHED, STOPPED, ErrorInfo
 from .run import LiveRun, RunError
@@ -170,7 +170,7 @@ class Lab:
         if run is not None:
             run.close()
         del run
-        allocator.trim()
+        trim_memory()
         return True
 
 
