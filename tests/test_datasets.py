@@ -356,9 +356,15 @@ def test_the_gradient_check_on_a_damaged_sample_names_the_file_and_how_to_restor
     assert error.value.startswith("This page needs MNIST images, and they cannot be loaded: bundled sample: damaged")
     assert "t10k\\-images\\-idx3\\-ubyte\\.gz" in error.value and "`git checkout backprop/data`" in error.value
     assert "IDXError" not in error.value and "sha256" not in error.value and "went wrong" not in error.value
-    at = open_page("pages/gradient_check.py", {"lang": "zh"}, timeout=60)
-    (error,) = at.error
-    assert error.value.startswith("本页需要 MNIST 图像，但无法加载：") and "`git checkout backprop/data`" in error.value
+    import tomllib
+
+    from pages import data_problem
+
+    locales = Path(__file__).resolve().parents[1] / "pages" / "locales" / "zh"
+    W = {name: tomllib.loads((locales / f"{name}.toml").read_text()) for name in ("home", "data")}
+    status = SourceStatus("sample", "corrupt", damaged_sample, file="t10k-images-idx3-ubyte.gz")
+    assert data_problem.status_text(W, status).endswith(
+        "。应用自带的 MNIST 已损坏。请在应用的文件夹中运行 `git checkout backprop/data` 恢复（适用于 git 检出），或重新安装 Backprop Explorer。")
 
 
 def test_a_load_error_is_the_status_home_reports(damaged_sample, monkeypatch):

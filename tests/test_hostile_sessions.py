@@ -81,7 +81,8 @@ def test_a_session_that_came_back_keeps_its_runs():
 ALLOCATION = textwrap.dedent("""
     import sys, threading
     import numpy as np
-    from backprop.live import allocator
+    sys.path.insert(0, "backprop/live")
+    import allocator  # the module alone (no relative imports): the package would import all of training
 
     def rss():
         with open("/proc/self/status") as f:
