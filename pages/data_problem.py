@@ -59,6 +59,15 @@ def say(W, error, source=None, key="page_needs"):
     st.error(W["data"][key].format(problem=problem), icon=":material/broken_image:")
 
 
+def load(W, source, key="page_needs"):
+    """The Dataset of ``source``, or None after saying which file is damaged or missing and what to do."""
+    try:
+        return datasets.load_dataset(source)
+    except (OSError, ValueError) as e:
+        say(W, e, source, key)
+        return None
+
+
 def stop(W, error, source=None, key="page_needs"):
     """``say`` it, then end this page's run: nothing below can be drawn without the data."""
     say(W, error, source, key)

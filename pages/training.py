@@ -369,16 +369,6 @@ def _knobs():
             st.segmented_control(T["dtype"], ["float32", "float64"], **_kept("dtype"), required=True)
 
 
-def _test_set(source):
-    """The Dataset whose test images the inspector uses, or None after saying which file is damaged or
-    missing and how to restore it (Home's words, pages/data_problem.py)."""
-    try:
-        return datasets.load_dataset(source)
-    except (OSError, ValueError) as e:
-        data_problem.say(W, e, source, "inspect_needs")
-        return None
-
-
 def _inspect(records, divider=True):
     if divider:
         st.divider()
@@ -391,7 +381,7 @@ def _inspect(records, divider=True):
         if r.run_id != getattr(run, "run_id", None):
             choices[r.run_id] = names[r.run_id]
     if not choices:
-        data = _test_set(st.session_state[P + "dataset"])
+        data = data_problem.load(W, st.session_state[P + "dataset"], "inspect_needs")
         if data is not None:
             training_inspect.render(None, data.x_test, data.t_test, data.class_names, heading=divider)
         return
@@ -418,7 +408,7 @@ def _inspect(records, divider=True):
         record = LAB.record(pick)
         net, config = record.net(), record.config
     source = config.dataset if config.dataset in _available() else "sample"
-    data = _test_set(source)
+    data = data_problem.load(W, source, "inspect_needs")
     if data is not None:
         training_inspect.render(net, data.x_test, data.t_test, data.class_names, heading=divider)
 

@@ -364,7 +364,8 @@ def test_the_gradient_check_on_a_damaged_sample_names_the_file_and_how_to_restor
     W = {name: tomllib.loads((locales / f"{name}.toml").read_text()) for name in ("home", "data")}
     status = SourceStatus("sample", "corrupt", damaged_sample, file="t10k-images-idx3-ubyte.gz")
     assert data_problem.status_text(W, status).endswith(
-        "。应用自带的 MNIST 已损坏。请在应用的文件夹中运行 `git checkout backprop/data` 恢复（适用于 git 检出），或重新安装 Backprop Explorer。")
+        "。应用自带的 MNIST 已损坏。请在应用的文件夹中运行 `git checkout backprop/data` 恢复"
+        "（适用于 git 检出），或重新安装 Backprop Explorer。")
 
 
 def test_a_load_error_is_the_status_home_reports(damaged_sample, monkeypatch):

@@ -79,8 +79,9 @@ class ErrorInfo:
             status = problem_status(exc, source)
             code = "dataset_missing" if isinstance(exc, DatasetNotFoundError) else "data_corrupt"
             if status is None:  # a file of no known source (data handed in by a test, say)
-                return cls(code, {"source": "", "status": "unreadable",
-                                  "folder": os.path.dirname(getattr(exc, "path", "")), "file": getattr(exc, "file", "")})
+                return cls(code, {"source": "", "status": "missing" if code == "dataset_missing" else "unreadable",
+                                  "folder": os.path.dirname(getattr(exc, "path", "")),
+                                  "file": getattr(exc, "file", "")})
             return cls(code, {"source": status.source, "status": status.code, "folder": str(status.folder),
                               "file": status.file})
         if isinstance(exc, ConfigError):
