@@ -151,7 +151,7 @@ def settled_rss(pid, target, timeout=60):
 
 @pytest.mark.browser
 @pytest.mark.skipif(not os.environ.get("BACKPROP_MEMORY_BENCH"),
-                    reason="a 6-minute measurement on this machine: BACKPROP_MEMORY_BENCH=1 runs it")
+                    reason="a 4-minute measurement on this machine: BACKPROP_MEMORY_BENCH=1 runs it")
 def test_ten_closed_sessions_that_loaded_weights_leave_the_server_where_it_started(browser, tmp_path):
     config = TrainConfig(hidden_sizes=(1000, 1000, 1000), dtype="float64")  # 22 MB of weights
     rng = np.random.default_rng(0)
