@@ -33,6 +33,7 @@ __all__ = [
     "available_sources",
     "SourceStatus",
     "source_status",
+    "problem_status",
     "load_mnist",
     "download",
     "main",
@@ -332,6 +333,38 @@ def source_status(source):
             return SourceStatus(spec.key, problem, folder, file=name)
         shapes.append(shape)
     return SourceStatus(spec.key, "bundled" if spec.key == "sample" else "ready", folder, shapes[0][0], shapes[2][0])
+
+
+def _source_of_folder(folder):
+    """The source whose candidate folders include ``folder``, or None."""
+    folder = pathlib.Path(folder).resolve()
+    for key, spec in SOURCES.items():
+        if any(pathlib.Path(f).resolve() == folder for f in spec.folders()):
+            return key
+    return None
+
+
+def problem_status(error, source=None):
+    """Why loading a source raised ``error``, as the SourceStatus Home shows for it (pages word it the same
+    way), or None if ``error`` is not about data files (an unknown source name, a bug).
+
+    DatasetNotFoundError: the source's "absent" code. IDXError: "corrupt" or "unreadable" naming the file
+    (what ``source_status`` finds if its checks see it, else what the error says); ``source`` defaults to
+    the one whose folder holds the file."""
+    if isinstance(error, DatasetNotFoundError):
+        key = source or error.source
+        return SourceStatus(key, _ABSENT[key], SOURCES[key].folders()[0]) if key in SOURCES else None
+    if not isinstance(error, IDXError):
+        return None
+    folder = pathlib.Path(error.path).parent
+    key = source if source in SOURCES else _source_of_folder(folder)
+    if key is None:
+        return None
+    status = source_status(key)
+    if status.code in ("unreadable", "corrupt"):
+        return status
+    damaged = error.problem.startswith(("checksum mismatch", "length mismatch", "truncated", "corrupt"))
+    return SourceStatus(key, "corrupt" if damaged else "unreadable", folder, file=error.file)
 
 
 def load_mnist(normalize=True, flatten=True, one_hot_label=False, source="sample"):

@@ -8,7 +8,8 @@ for ``backprop.figures.graph``, the other the reverse) and hand one of them a ha
 ``cannot import name 'graph_figure'``, ``partially initialized module 'pandas'`` (seen with 20
 websocket sessions, tests/test_hall.py). app.py and every page script import this package before
 anything else of the project, so the first session imports everything while the others wait on this
-package's one lock; later runs find it all in ``sys.modules``.
+package's one lock; later runs find it all in ``sys.modules``. It also tunes the server's allocator,
+once, whichever page is opened first.
 """
 import importlib
 import pkgutil
@@ -34,3 +35,5 @@ def _modules():
 
 for _name in _modules():
     importlib.import_module(_name)
+
+backprop.live.tune_allocator()  # once per server: freed weights and uploads go back to the OS (backprop/live/allocator.py)

@@ -19,7 +19,7 @@ from backprop.checkconfig import (
     config_from_state, fit_images, loop_seconds_estimate, moment_fields, run_check, run_sweep, snap_h,
 )
 from backprop.planted_bugs import BUGS
-from pages import chrome
+from pages import chrome, data_problem
 from pages import gradient_check_verdict as verdicts
 from pages.gradient_check_verdict import VERDICT_ICON, h_label
 
@@ -84,7 +84,11 @@ def load_data():
     except ValueError:  # not a source at all
         problem = T["data_unknown"]
     name = T["source_titles"].get(source, source)
-    return datasets.load_dataset("sample"), T["data_fallback"].format(source=name, problem=problem)
+    try:
+        sample = datasets.load_dataset("sample")
+    except (OSError, ValueError) as e:  # nothing to fall back on: say which file is damaged and how to restore it
+        data_problem.stop(data_problem.words(), e, "sample")
+    return sample, T["data_fallback"].format(source=name, problem=problem)
 
 
 class Progress:
@@ -274,7 +278,12 @@ if config.problems(n_images):
 key = (data.name, config)
 if (config.method == "loop" and key not in st.session_state.get("gc_checks", {})
         and st.session_state.get("gc_loop_ok") != key):
-    estimate = loop_seconds_estimate(config, data.x_train, data.t_train)
+    # Measured once per configuration: the button's label shows it, and a widget's id follows its label,
+    # so a label that changed between two runs would lose the click.
+    estimates = st.session_state.setdefault("gc_loop_estimates", {})
+    if key not in estimates:
+        estimates[key] = loop_seconds_estimate(config, data.x_train, data.t_train)
+    estimate = estimates[key]
     if estimate > LOOP_ASK_S:  # a long wait should be a choice, with the quick way out next to it
         st.warning(T["loop_slow"].format(entries=config.n_entries(), images=config.batch_size,
                                          time=duration_text(estimate)))

@@ -18,11 +18,12 @@ from backprop import urlstate as U
 from backprop.live import knobs as KU
 from backprop.optimizers import OPTIMIZERS
 from backprop.training import LIVE_FIELDS, OPTIMIZER_PARAMS, PRESETS, ConfigError, TrainConfig
-from pages import chrome, training_inspect, training_live, training_runs
+from pages import chrome, data_problem, training_inspect, training_live, training_runs
 from pages.training_runs import g as _g
 
 T = chrome.text("training")
 S = chrome.text("training_state")  # words added for links, moments and stalled runs (issue 9)
+W = data_problem.words()  # a data set that cannot be loaded, in Home's words (callbacks cannot look them up)
 BIG = chrome.presenting()
 P = "training_"  # session-state prefix of this page
 POOL = live.default_pool()  # the server's trainer processes: one per process, shared by every session
@@ -45,8 +46,9 @@ OPT_PARAM_CHOICES = {"momentum": (0.5, 0.8, 0.9, 0.95, 0.99), "decay_rate": (0.9
 
 @st.cache_resource(scope="session", on_release=live.SessionGuard.release, show_spinner=False)
 def _session_guard():
-    """One per browser session; released (ending its training) when the session disconnects."""
-    return live.SessionGuard()
+    """One per browser session; released (ending its training) when the session disconnects. Its runs and
+    weights are dropped once the session can no longer reconnect (the server's TTL, plus a margin)."""
+    return live.SessionGuard(forget_after=st.get_option("server.disconnectedSessionTTL") + 5)
 
 
 def _lab():
@@ -173,7 +175,7 @@ def _guarded(action):
         try:
             action(*args)
         except (live.RunError, ValueError, OSError) as e:  # a missing or corrupt dataset, a config refused
-            _say("error", T["command_failed"].format(error=training_runs.error_text(T, e)))
+            _say("error", T["command_failed"].format(error=training_runs.error_text(T, e, W)))
     return callback
 
 
@@ -258,13 +260,14 @@ def _live_change(field):
     try:
         run.adjust(**{field: value})
     except (ConfigError, live.RunError) as e:
-        _say("warning", T["adjust_failed"].format(error=training_runs.error_text(T, e)))
+        _say("warning", T["adjust_failed"].format(error=training_runs.error_text(T, e, W)))
 
 
 def _dataset_changed():
     st.session_state["dataset"] = st.session_state[P + "dataset"]
 
 
+@_guarded  # the data set may be unreadable: say so, as for the other commands
 def _unit_changed():
     """Keep the run length the same when switching between iterations and epochs."""
     knobs = _knobs_state()
@@ -379,8 +382,9 @@ def _inspect(records, divider=True):
         if r.run_id != getattr(run, "run_id", None):
             choices[r.run_id] = names[r.run_id]
     if not choices:
-        data = datasets.load_dataset(st.session_state[P + "dataset"])
-        training_inspect.render(None, data.x_test, data.t_test, data.class_names, heading=divider)
+        data = data_problem.load(W, st.session_state[P + "dataset"], "inspect_needs")
+        if data is not None:
+            training_inspect.render(None, data.x_test, data.t_test, data.class_names, heading=divider)
         return
     ss = st.session_state
     wanted = ss.pop(P + "url_run", 0)
@@ -405,13 +409,14 @@ def _inspect(records, divider=True):
         record = LAB.record(pick)
         net, config = record.net(), record.config
     source = config.dataset if config.dataset in _available() else "sample"
-    data = datasets.load_dataset(source)
-    training_inspect.render(net, data.x_test, data.t_test, data.class_names, heading=divider)
+    data = data_problem.load(W, source, "inspect_needs")
+    if data is not None:
+        training_inspect.render(net, data.x_test, data.t_test, data.class_names, heading=divider)
 
 
 # --- live views (pages/training_live.py): fragments, redrawn every POOL.refresh_interval() s while a run goes on --
 
-VIEW = training_live.View(T=T, S=S, big=BIG, lab=LAB, pool=POOL, restart=_restart)  # this run's session
+VIEW = training_live.View(T=T, S=S, big=BIG, lab=LAB, pool=POOL, restart=_restart, W=W)  # this run's session
 LIVE_VIEW = partial(training_live.live_view, VIEW)  # progress, messages, the curves
 SANITY_VIEW = partial(training_live.sanity_view, VIEW)  # the badges, the ratio chart
 COMPARE_LIVE = partial(training_live.compare_live, VIEW)  # moment 4 on the projector: the overlay

@@ -32,6 +32,7 @@ class View:
     lab: live.Lab  # the session's runs
     pool: object  # the server's trainer processes
     restart: object  # the Restart button's callback (a run whose trainer process died)
+    W: dict = None  # data_problem.words(): a data file a run could not load, in Home's words
 
 
 def _duration(T, seconds):
@@ -136,7 +137,8 @@ def _messages(v, snap):
         st.error(v.T[key].format(it=f"{d.iteration:,}", loss=f"{d.loss:.3g}", lr=_g(d.lr), suggest=_g(d.lr / 10)),
                  icon=":material/error:")
     if snap.error:
-        st.error(v.T["worker_error"].format(error=training_runs.run_error_text(v.T, snap.error)),
+        st.error(v.T["run_stopped_bug"] if snap.error.code == "bug" else  # its traceback is in the server's log
+                 v.T["worker_error"].format(error=training_runs.run_error_text(v.T, snap.error, v.W)),
                  icon=":material/bug_report:")
         run = v.lab.current
         if run is not None and run.can_restart:

@@ -1,6 +1,7 @@
 """The runs part of the training page: overlay, comparison table, exports, loading weights; and the wording
 of the core's codes (config problems, run errors, refused weight files). Drawn by pages/training.py.
 """
+import logging
 import weakref
 
 import streamlit as st
@@ -8,8 +9,9 @@ import streamlit as st
 from backprop import live
 from backprop.training import ConfigError
 from backprop.figures import training as figs
-from pages import chrome
+from pages import chrome, data_problem
 
+log = logging.getLogger(__name__)
 P = "training_"  # session-state prefix of the training page
 # Nothing language- or session-dependent at module level: this module is imported once per server
 # process, so every function takes the session's catalogue T (render() looks it up).
@@ -27,19 +29,30 @@ def problem_text(T, code, values):
     return T[f"problem_{code}"].format(**values)
 
 
-def error_text(T, error):
-    """What to say for an exception a command raised: the core's codes worded, anything else as it is."""
+def error_text(T, error, W=None):
+    """What to say for an exception a command raised: the core's codes worded; data that cannot be loaded in
+    Home's words (which file, how to restore it); anything else as an internal error, logged with its
+    traceback on the server. W: ``data_problem.words()`` (looked up here if None: not in a callback)."""
     if isinstance(error, live.RunError):
-        return run_error_text(T, error.error)
+        return run_error_text(T, error.error, W)
     if isinstance(error, ConfigError):
         return "; ".join(problem_text(T, code, values) for code, values in error.problems)
-    return str(error)
+    data = data_problem.error_text(W or data_problem.words(), error)
+    if data is not None:
+        return data
+    log.error("a training-page command failed", exc_info=error)
+    return T["run_error_bug"]
 
 
-def run_error_text(T, info):
-    """An ErrorInfo (from the training process or the controller) in words."""
+def run_error_text(T, info, W=None):
+    """An ErrorInfo (from the training process or the controller) in words. A "bug" never shows its
+    exception: the controller logged the traceback (backprop.live.run). W as for ``error_text``."""
     if info.code == "config":
         return "; ".join(problem_text(T, code, values) for code, values in info.values["problems"])
+    if info.code in ("dataset_missing", "data_corrupt"):
+        return data_problem.values_text(W or data_problem.words(), info.values)
+    if info.code == "bug":
+        return T["run_error_bug"]
     return T[f"run_error_{info.code}"].format(**info.values)
 
 

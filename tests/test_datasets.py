@@ -345,16 +345,41 @@ def test_home_says_the_sample_is_damaged_and_how_to_fix_it(damaged_sample):
     assert at.title[0].value == "Backprop Explorer"
 
 
-def test_the_gradient_check_on_a_damaged_sample_says_a_sentence_not_a_traceback(damaged_sample):
-    """The page has no data to fall back on: its edge (pages/routing.py) shows a short message, and Home says
-    which file is damaged and how to restore it."""
+def test_the_gradient_check_on_a_damaged_sample_names_the_file_and_how_to_restore_it(damaged_sample):
+    """The page has no data to fall back on: it says, in Home's words, which file is damaged and what to do."""
     from conftest import open_page
 
     flip_byte(damaged_sample / "t10k-images-idx3-ubyte.gz")
     at = open_page("pages/gradient_check.py", timeout=60)
     assert not at.exception
-    shown = " ".join(e.value for e in [*at.error, *at.warning, *at.info, *at.markdown])
-    assert at.error and "IDXError" not in shown and "Traceback" not in shown and "sha256" not in shown
+    (error,) = at.error
+    assert error.value.startswith("This page needs MNIST images, and they cannot be loaded: bundled sample: damaged")
+    assert "t10k\\-images\\-idx3\\-ubyte\\.gz" in error.value and "`git checkout backprop/data`" in error.value
+    assert "IDXError" not in error.value and "sha256" not in error.value and "went wrong" not in error.value
+    import tomllib
+
+    from pages import data_problem
+
+    locales = Path(__file__).resolve().parents[1] / "pages" / "locales" / "zh"
+    W = {name: tomllib.loads((locales / f"{name}.toml").read_text()) for name in ("home", "data")}
+    status = SourceStatus("sample", "corrupt", damaged_sample, file="t10k-images-idx3-ubyte.gz")
+    assert data_problem.status_text(W, status).endswith(
+        "。应用自带的 MNIST 已损坏。请在应用的文件夹中运行 `git checkout backprop/data` 恢复"
+        "（适用于 git 检出），或重新安装 Backprop Explorer。")
+
+
+def test_a_load_error_is_the_status_home_reports(damaged_sample, monkeypatch):
+    monkeypatch.setenv("BACKPROP_DATA_DIR", str(damaged_sample.parent / "cache"))  # no full MNIST
+    labels = damaged_sample / "train-5k-labels-idx1-ubyte.gz"
+    flip_byte(labels)
+    with pytest.raises(IDXError) as info:
+        load_dataset("sample")
+    assert datasets.problem_status(info.value) == source_status("sample") == SourceStatus(
+        "sample", "corrupt", damaged_sample, file=labels.name)  # the source found from the file's folder
+    with pytest.raises(DatasetNotFoundError) as missing:
+        load_dataset("full")
+    assert datasets.problem_status(missing.value).code == "not_downloaded"
+    assert datasets.problem_status(ValueError("unknown data source")) is None  # not about data files
 
 
 def test_start_on_a_damaged_sample_is_worded_after_crossing_the_process_boundary(damaged_sample):
@@ -373,5 +398,25 @@ def test_start_on_a_damaged_sample_is_worded_after_crossing_the_process_boundary
 
     with open(Path(__file__).resolve().parents[1] / "pages" / "locales" / "en" / "training.toml", "rb") as f:
         T = tomllib.load(f)
-    text = training_runs.run_error_text(T, sent)
-    assert text.startswith("the data file train-5k-labels-idx1-ubyte.gz is damaged") and "IDXError" not in text
+    with open(Path(__file__).resolve().parents[1] / "pages" / "locales" / "en" / "home.toml", "rb") as f:
+        H = tomllib.load(f)
+    with open(Path(__file__).resolve().parents[1] / "pages" / "locales" / "en" / "data.toml", "rb") as f:
+        D = tomllib.load(f)
+    text = training_runs.run_error_text(T, sent, {"home": H, "data": D})
+    assert text.startswith("bundled sample: damaged — train\\-5k\\-labels\\-idx1\\-ubyte\\.gz in ")
+    assert "`git checkout backprop/data`" in text and "IDXError" not in text and "python -m" not in text
+
+
+def test_the_training_page_on_a_damaged_sample_names_the_file_for_start_and_the_inspector(damaged_sample):
+    from conftest import open_training
+
+    flip_byte(damaged_sample / "train-5k-labels-idx1-ubyte.gz")
+    at = open_training()
+    (error,) = at.error  # the inspector's test set cannot be loaded either (the sample's files are checked together)
+    assert error.value.startswith("The inspector needs the test images, and they cannot be loaded: bundled sample")
+    at.button(key="training_btn_start").click().run()  # in a callback: the words were looked up beforehand
+    assert not at.exception
+    said = [e.value for e in at.error]
+    assert said[0].startswith("That did not work: bundled sample: damaged — train\\-5k\\-labels")
+    assert "git checkout backprop/data" in said[0] and "IDXError" not in said[0]
+    assert at.session_state["training_lab"].current is None

@@ -200,23 +200,40 @@ def test_an_error_in_training_pauses_the_run_and_is_reported(small_data):
     assert len(snap.evals) == 1  # what it did before the error is kept
 
 
-def test_a_run_that_cannot_be_built_raises_in_the_caller(small_data):
+def test_a_run_that_cannot_be_built_raises_in_the_caller(small_data, caplog):
     broken = SimpleNamespace(x_train=small_data.x_train, t_train=small_data.t_train, title="no test set")
     with pytest.raises(live.RunError) as err:
         live.LiveRun(TrainConfig(**SMALL), broken)
     assert err.value.error.code == "bug" and err.value.error.values["type"] == "AttributeError"
-    assert "x_test" in err.value.error.values["detail"]
+    assert "x_test" in err.value.error.values["traceback"]  # for the server's log: the page never shows it
+    assert "AttributeError" in caplog.text and "x_test" in caplog.text
+
+
+def test_a_bug_mid_run_keeps_the_history_logs_the_traceback_and_can_restart(small_data, caplog):
+    labels = small_data.t_train.copy()
+    labels[-1] = 200  # a label no softmax has: the step that draws it raises IndexError in the trainer
+    data = SimpleNamespace(**{**vars(small_data), "t_train": labels})
+    run = live.LiveRun(TrainConfig(**SMALL), data)
+    assert run.start() and run.wait(20)
+    snap = run.snapshot()
+    assert snap.state == live.PAUSED and snap.error.code == "bug" and not run.can_resume
+    assert "IndexError" in caplog.text and "index 200 is out of bounds" in caplog.text  # the server's log
+    assert run.can_restart
+    assert run.restart()  # a fresh trainer from the last checkpoint (none yet: from the start)
+    assert run.snapshot().error is None and run.state == live.READY and not run.closed
 
 
 def test_errors_cross_the_process_boundary_as_codes_and_values(tmp_path):
-    """An IDXError (a corrupt data file) cannot be rebuilt from pickle; its ErrorInfo can."""
+    """An IDXError (a corrupt data file) cannot be rebuilt from pickle; its ErrorInfo can: a SourceStatus's
+    code and values, worded by the page (never an English detail)."""
     info = live.ErrorInfo.of(IDXError(tmp_path / "t10k-images-idx3-ubyte", "truncated: 12 of 7,840,016 bytes"))
-    assert info == live.ErrorInfo("data_corrupt", {"file": "t10k-images-idx3-ubyte",
-                                                   "detail": "truncated: 12 of 7,840,016 bytes"})
+    assert info == live.ErrorInfo("data_corrupt", {"source": "", "status": "unreadable", "folder": str(tmp_path),
+                                                   "file": "t10k-images-idx3-ubyte"})
     error = pickle.loads(pickle.dumps(live.RunError(info)))
     assert error.error == info
     assert live.ErrorInfo.of(MemoryError()).code == "memory"
-    assert live.ErrorInfo.of(DatasetNotFoundError("no files")).code == "dataset_missing"
+    missing = live.ErrorInfo.of(DatasetNotFoundError("no files", "full"))
+    assert missing.code == "dataset_missing" and missing.values["status"] == "not_downloaded"
 
 
 def test_snapshot_net_is_a_copy_taken_between_steps(small_data):

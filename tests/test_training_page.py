@@ -165,6 +165,34 @@ def test_divergence_pauses_with_an_explanation_and_keeps_the_history(pages):
     assert not at.exception
 
 
+def test_a_bug_in_a_run_says_so_in_a_sentence_keeps_the_history_and_offers_restart(caplog):
+    from types import SimpleNamespace
+
+    from backprop.datasets import load_dataset
+
+    d = load_dataset("sample")
+    labels = d.t_train.copy()
+    labels[::50] = 200  # a label no softmax has: the first batches raise IndexError in the trainer process
+    bad = SimpleNamespace(x_train=d.x_train, t_train=labels, x_test=d.x_test, t_test=d.t_test, title=d.title,
+                          class_names=d.class_names)
+    from conftest import open_page
+
+    at = open_page("pages/training.py", run=False)
+    at.session_state["training_lab"] = live.Lab(data_loader=lambda config: bad)  # the page's Lab, on that data
+    at.switch_page("pages/training.py").run()
+    try:
+        click(at, "start")
+        finish(at)
+    finally:
+        lab(at).shutdown()
+    shown = texts(at.error)
+    assert "This run stopped on an internal error in the app (the server's log has the details)" in shown
+    assert "Its history so far is kept: restart it from its last checkpoint, or start a new run." in shown
+    assert "IndexError" not in shown and "Traceback" not in shown
+    assert "IndexError: index 200 is out of bounds" in caplog.text  # the server's log has it
+    assert at.button(key="training_btn_restart").label.startswith("Restart from iteration")
+
+
 def test_a_comparison_preset_runs_one_after_another_and_overlays_them(pages, monkeypatch):
     short = tuple((name, replace(c, hidden_sizes=(20,), iterations=40)) for name, c in training.PRESETS["ch6_init"])
     monkeypatch.setitem(training.PRESETS, "ch6_init", short)
@@ -272,11 +300,11 @@ def test_the_data_set_picked_here_is_the_one_home_reports(pages):
 
 # --- the core's codes, worded by the catalogue ---------------------------------------------------------
 
-def english():
+def english(catalogue="training"):
     import tomllib
     from pathlib import Path
 
-    with (Path(__file__).resolve().parents[1] / "pages" / "locales" / "en" / "training.toml").open("rb") as f:
+    with (Path(__file__).resolve().parents[1] / "pages" / "locales" / "en" / f"{catalogue}.toml").open("rb") as f:
         return tomllib.load(f)
 
 
@@ -303,14 +331,21 @@ def test_every_code_the_core_sends_has_words_with_its_values():
         training.check_live_fields({"optimizer": "Adam"})
     assert words.error_text(T, err.value) == "optimizer cannot change mid-run: start a new run"
 
-    infos = [live.ErrorInfo("dataset_missing", {"detail": "no files"}), live.ErrorInfo("memory"),
-             live.ErrorInfo("data_corrupt", {"file": "t10k-labels-idx1-ubyte", "detail": "truncated"}),
-             live.ErrorInfo("bug", {"type": "KeyError", "detail": "'W9'"}), live.ErrorInfo("process_ended"),
-             live.ErrorInfo("start_failed"), live.ErrorInfo("run_ended"),
+    infos = [live.ErrorInfo("dataset_missing", {"source": "full", "status": "not_downloaded", "folder": "/c/mnist",
+                                                "file": ""}), live.ErrorInfo("memory"),
+             live.ErrorInfo("data_corrupt", {"source": "sample", "status": "corrupt", "folder": "/app/data",
+                                             "file": "t10k-labels-idx1-ubyte.gz"}),
+             live.ErrorInfo("bug", {"type": "KeyError", "traceback": "Traceback ... KeyError: 'W9'"}),
+             live.ErrorInfo("process_ended"), live.ErrorInfo("start_failed"), live.ErrorInfo("run_ended"),
              live.ErrorInfo("config", {"problems": (("lr", {"got": -1.0}),)})]
-    said = [words.run_error_text(T, info) for info in infos]
-    assert said[2].startswith("the data file t10k-labels-idx1-ubyte is damaged (truncated)")
-    assert said[3] == "KeyError: 'W9'" and said[7] == "lr must be a positive number, got -1.0"
+    W = {"home": english("home"), "data": english("data")}
+    said = [words.run_error_text(T, info, W) for info in infos]
+    assert said[0] == "full MNIST: not downloaded — run `python -m backprop.datasets download`"
+    assert said[2].startswith("bundled sample: damaged — t10k\\-labels\\-idx1\\-ubyte\\.gz in \\/app\\/data is not")
+    assert said[2].endswith("Restore it with `git checkout backprop/data` in the app's folder (a git checkout), "
+                            "or reinstall Backprop Explorer.")
+    assert said[3] == "an internal error in the app (the server's log has the details)"  # no class, no traceback
+    assert said[7] == "lr must be a positive number, got -1.0"
 
     every = tuple(TrainConfig().to_dict())
     for config in (TrainConfig(), TrainConfig(weight_init="he", train_size=300), TrainConfig(weight_init="xavier")):

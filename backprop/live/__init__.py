@@ -10,10 +10,12 @@ One idea per module:
 - ``budget``: what a run would cost, refused before it starts if over the limits
 - ``run``: ``LiveRun``, the controller of one run; ``records``: its Snapshot and RunRecord
 - ``lab``: a browser session's bench (``Lab``) and ``SessionGuard``
+- ``allocator``: freed memory goes back to the OS (glibc's mmap threshold, malloc_trim)
 - ``exports``: history CSV, weights .npz and the weights-file loader
 - ``knobs``: the page's knobs <-> TrainConfig, reproduce links; ``compare``: labels and the runs table
 Nothing here imports streamlit.
 """
+from .allocator import tune as tune_allocator
 from .compare import describe, distinguishing_fields, runs_table
 from .exports import MAX_WEIGHTS_BYTES, WeightsError, history_csv, load_weights, weights_npz
 from .history import MAX_POINTS, Curve, LossHistory, Rows, downsample, ema, loss_curve, smooth

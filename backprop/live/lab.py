@@ -5,6 +5,7 @@ import collections
 import threading
 import time
 
+from .allocator import trim as trim_memory
 from .budget import check as budget_check, images as budget_images
 from .messages import FINISHED, STOPPED, ErrorInfo
 from .run import LiveRun, RunError
@@ -30,6 +31,7 @@ class Lab:
         self._next_group = 1
         self.dropped = 0  # records dropped to respect max_records
         self.closed = False
+        self._closings = 0  # how many times its session went away (a forget names the one it follows)
 
     def _make(self, config, label, group=None):
         data = self._data_loader(config) if self._data_loader else None
@@ -139,17 +141,37 @@ class Lab:
             self.current = successor  # only once it runs: a page must never see it "ready" in between
 
     def shutdown(self):
-        """The browser session ended: stop the current run and end its process (its history is kept)."""
+        """The browser session ended: stop the current run and end its process (its history is kept).
+        Returns a token for ``forget``."""
         with self._lock:
             self.closed = True
+            self._closings += 1
+            closing = self._closings
             self._queue.clear()
             run = self.current
         self._end(run)
+        return closing
 
     def reopen(self):
         """The session came back (a reconnect): queued runs may continue again."""
         with self._lock:
             self.closed = False
+
+    def forget(self, closing):
+        """The session closed by ``shutdown`` (which returned ``closing``) can no longer come back: drop
+        its runs and records (their weights and histories), then hand the freed memory back to the OS.
+        Does nothing if the session came back since (even if it went away again)."""
+        with self._lock:
+            if not self.closed or closing != self._closings:
+                return False
+            run, self.current = self.current, None
+            self._queue.clear()
+            self._records.clear()
+        if run is not None:
+            run.close()
+        del run
+        trim_memory()
+        return True
 
 
 class SessionGuard:
@@ -159,11 +181,16 @@ class SessionGuard:
     session-scoped resource cache whose on_release (called when the session disconnects) is
     ``release``. A Lab in session state survives a reconnect; the guard does not, so the next
     script run of the session creates a new guard and registers the Lab again (``watch``).
+
+    With ``forget_after`` (seconds: the server's reconnect window plus a margin), a released Lab that
+    no guard has watched again by then is told to ``forget`` its runs: Streamlit drops a closed session
+    only when a later session disconnects, so the last one's runs and weights would otherwise stay.
     """
 
-    def __init__(self):
+    def __init__(self, forget_after=None):
         self._lock = threading.Lock()
         self._labs = []
+        self.forget_after = forget_after
 
     def watch(self, lab):
         with self._lock:
@@ -175,7 +202,11 @@ class SessionGuard:
         with self._lock:
             labs, self._labs = self._labs, []
         for lab in labs:
-            lab.shutdown()
+            closing = lab.shutdown()
+            if self.forget_after is not None:
+                timer = threading.Timer(self.forget_after, lab.forget, args=(closing,))
+                timer.daemon = True
+                timer.start()
 
 
 # A run lives in its session and its trainer process: when the server restarts, every run is gone.

@@ -5,11 +5,13 @@ Every message is a small frozen dataclass sent whole through a ``multiprocessing
 ``ErrorInfo``: a code and plain values, never an exception object (some cannot be rebuilt from
 pickle, e.g. an ``IDXError``) and never a sentence (the page words the code).
 """
+import os
+import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..datasets import DatasetNotFoundError
+from ..datasets import DatasetNotFoundError, problem_status
 from ..idx import IDXError
 from ..training import ConfigError
 
@@ -62,24 +64,31 @@ class Close:
 
 @dataclass(frozen=True)
 class ErrorInfo:
-    """An error as a code and values. Codes: "dataset_missing" {source}, "data_corrupt" {file, detail},
-    "config" {problems}, "memory" {}, "bug" {type, detail}; the controller adds "process_ended",
-    "start_failed" (no values) and "budget_*" / "server_full" (see budget.py and pool.py)."""
+    """An error as a code and values. Codes: "dataset_missing" and "data_corrupt" {source, status, folder, file}
+    (a ``datasets.SourceStatus``: its code as "status"), "config" {problems}, "memory" {}, "bug" {type,
+    traceback} (for the server's log, never shown); the controller adds "process_ended", "start_failed" (no
+    values) and "budget_*" / "server_full" (see budget.py and pool.py)."""
 
     code: str
     values: dict = field(default_factory=dict)
 
     @classmethod
-    def of(cls, exc):
-        if isinstance(exc, DatasetNotFoundError):
-            return cls("dataset_missing", {"detail": str(exc)})
-        if isinstance(exc, IDXError):
-            return cls("data_corrupt", {"file": exc.path.rsplit("/", 1)[-1], "detail": exc.problem})
+    def of(cls, exc, source=None):
+        """The ErrorInfo of ``exc``, raised while training (or loading the data of) the source ``source``."""
+        if isinstance(exc, (DatasetNotFoundError, IDXError)):
+            status = problem_status(exc, source)
+            code = "dataset_missing" if isinstance(exc, DatasetNotFoundError) else "data_corrupt"
+            if status is None:  # a file of no known source (data handed in by a test, say)
+                return cls(code, {"source": "", "status": "missing" if code == "dataset_missing" else "unreadable",
+                                  "folder": os.path.dirname(getattr(exc, "path", "")),
+                                  "file": getattr(exc, "file", "")})
+            return cls(code, {"source": status.source, "status": status.code, "folder": str(status.folder),
+                              "file": status.file})
         if isinstance(exc, ConfigError):
             return cls("config", {"problems": exc.problems})
         if isinstance(exc, MemoryError):
             return cls("memory")
-        return cls("bug", {"type": type(exc).__name__, "detail": str(exc)})
+        return cls("bug", {"type": type(exc).__name__, "traceback": "".join(traceback.format_exception(exc))})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the weights it sends. Where the process comes from is the spawner's business: by
 server's trainer pool (pool.py), which hosts many runs per process.
 """
 import collections
+import logging
 import math
 import subprocess
 import threading
@@ -21,6 +22,16 @@ from .messages import (FINISHED, PAUSED, READY, RUNNING, STOPPED, Adjust, Adjust
                        ErrorInfo, Failed, Init, Params, Pause, Run, SendParams, Stopped)
 from .pool import RunRefused, default_pool
 from .records import Adjustment, RunRecord, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+def _log_bug(run_id, error):
+    """An unexpected exception in a trainer process: its traceback goes to the server's log (the page
+    says only that the run stopped on an internal error)."""
+    if error is not None and error.code == "bug":
+        log.error("run %s stopped on an internal error in its trainer process:\n%s", run_id,
+                  error.values.get("traceback", error.values.get("type", "")))
 
 
 class RunError(RuntimeError):
@@ -107,6 +118,7 @@ class LiveRun:
             raise RunError(ErrorInfo("start_failed")) from None
         if isinstance(info, Failed):
             proc.wait(5)
+            _log_bug(self.run_id, info.error)
             raise RunError(info.error)
         return proc, conn, info
 
@@ -140,8 +152,10 @@ class LiveRun:
 
     @property
     def can_restart(self):
-        """Its trainer process died under it: ``restart`` goes on from the last checkpoint."""
-        return self._closed and self._error == ErrorInfo("process_ended")
+        """Its trainer process died under it, or its training stopped on an internal error: ``restart`` goes
+        on from the last checkpoint in a fresh trainer."""
+        error = self._error
+        return error is not None and (self._closed and error == ErrorInfo("process_ended") or error.code == "bug")
 
     @property
     def checkpoint_iteration(self):
@@ -158,7 +172,10 @@ class LiveRun:
         with self._cond:
             if not self.can_restart:
                 return False
-            checkpoint = self._checkpoint
+            checkpoint, receiver = self._checkpoint, self._receiver
+        self.close()  # a run stopped by a bug still has its (broken) trainer: end it first
+        if receiver is not None and receiver is not threading.current_thread():
+            receiver.join(5)  # its last act closes the old connection: before the new one is set
         proc, conn, info = self._connect(checkpoint)
         with self._cond:
             self._proc, self._conn = proc, conn
@@ -414,6 +431,7 @@ class LiveRun:
                 self._diverged = True
             if message.error is not None:
                 self._error = message.error
+                _log_bug(self.run_id, message.error)
             finished = message.state == FINISHED
             if finished:
                 self._state = FINISHED

@@ -87,7 +87,7 @@ class Worker:
             due = init.checkpoint.evaluation_due if init.checkpoint is not None else True
             run = TrainingProcess(trainer, outbox, pending_evaluation=due)
         except Exception as e:  # noqa: BLE001 - whatever it is, the controller must hear of it
-            outbox.send(Failed(ErrorInfo.of(e)))
+            outbox.send(Failed(ErrorInfo.of(e, init.config.dataset)))
             return
         self.runs[key] = run
         outbox.send(Ready(trainer.iter_per_epoch, trainer.net.n_layers, trainer.dataset_title, trainer.net.params))
