@@ -1,6 +1,6 @@
 """Real browser, a lecturer's clicker at 1280x720 in presentation mode: PageDown alone walks every step of
-the shopping graph and of /network into /gradient_check's first moment, PageUp alone walks back to
-/shopping's first step, and at every step the figure and its explanation are on the screen together."""
+the shopping graph and of /network into /gradient_check's first moment, PageUp steps back within a
+page and across each page edge to the previous page's last step, and at every step the figure and its explanation are on the screen together."""
 import os
 import re
 import tempfile
@@ -61,12 +61,23 @@ def test_clicker_walks_the_chapter_and_back_one_screen_per_step(app_url, page):
     page.get_by_text(re.compile(r"^1 of \d+$")).wait_for()
     assert "present=1" in page.url and "step=" not in page.url  # no other page's parameters
 
-    page.keyboard.press("PageUp")  # back to /network at its last step
-    for k in range(NETWORK_STEPS, -1, -1):
-        at(page, "network", k, *net)
-        page.keyboard.press("PageUp")
-    for k in range(SHOPPING_STEPS, -1, -1):
-        at(page, "shopping", k, *shop)
-        page.keyboard.press("PageUp")
-    at(page, "shopping", 0, *shop)  # the chapter's first page: PageUp at its first step stays
+    # Back: PageUp steps back within a page and, at a page's first step, opens the previous page at its
+    # last. Every step back was walked forward above; here each page edge and one step on either side.
+    page.keyboard.press("PageUp")
+    at(page, "network", NETWORK_STEPS, *net)
+    page.keyboard.press("PageUp")
+    at(page, "network", NETWORK_STEPS - 1, *net)
+    page.goto(f"{app_url}/network?present=1&step=1")
+    at(page, "network", 1, *net)
+    page.keyboard.press("PageUp")
+    at(page, "network", 0, *net)
+    page.keyboard.press("PageUp")  # at /network's first step: the shopping graph at its last
+    at(page, "shopping", SHOPPING_STEPS, *shop)
+    page.keyboard.press("PageUp")
+    at(page, "shopping", SHOPPING_STEPS - 1, *shop)
+    page.goto(f"{app_url}/shopping?present=1&preset=apples_oranges&step=0")
+    at(page, "shopping", 0, *shop)
+    page.keyboard.press("PageUp")  # the chapter's first page: PageUp at its first step stays
+    page.wait_for_timeout(1000)  # what a second press would have changed by now, it has not
+    at(page, "shopping", 0, *shop)
     assert page.get_by_test_id("stException").count() == 0
