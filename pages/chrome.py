@@ -23,6 +23,7 @@ its first, Back before the first opens the previous page at its last (``?moment=
 mode and language kept. A moment change is a new browser history entry, so Back/Forward walk them.
 """
 import functools
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -37,6 +38,8 @@ from pages import routing
 LOCALES = Path(__file__).parent / "locales"
 DEFAULT_LANG = "en"
 LANGUAGES = {"en": "English", "ja": "日本語", "zh": "中文"}  # each shown in its own language
+# The page's <html lang>: Chromium picks a CJK font's Japanese or Simplified Chinese glyphs by it.
+HTML_LANG = {"en": "en", "ja": "ja", "zh": "zh-Hans"}
 KEYS_READ = None  # tests set a dict here: page -> every key read from its catalogue (see _Recorded)
 
 
@@ -407,6 +410,37 @@ def _language_picker(T):
     with st.container(key="chrome_lang_box"):
         st.segmented_control(T["language"], list(LANGUAGES), format_func=LANGUAGES.get, key="chrome_lang_pick",
                              on_change=_language_picked, label_visibility="collapsed", help=T["language_help"])
+        _document_language(T)
+
+
+# Sets <html lang> and words Streamlit's own "Skip to main content" link (which React draws once, as a
+# constant: a MutationObserver words it again if the app's frame is ever drawn anew).
+DOCUMENT_LANG_JS = """<script>
+(() => {
+  const lang = %s, skip = %s;
+  document.documentElement.lang = lang;
+  window.bpSkipText = skip;
+  const word = () => {
+    const a = document.querySelector('[data-testid="stSkipToContent"]');
+    if (a && a.textContent !== window.bpSkipText) a.textContent = window.bpSkipText;
+  };
+  word();
+  if (!window.bpSkipObserver) {
+    window.bpSkipObserver = new MutationObserver(word);
+    window.bpSkipObserver.observe(document.body, {childList: true});
+  }
+})();
+</script>"""
+
+
+def _js_string(value):
+    return json.dumps(value).replace("<", "\\u003c")  # no "</script>" in a catalogue's text can end the script
+
+
+def _document_language(T):
+    """The browser's document says this session's language (a script; inside the picker's box, out of the flow)."""
+    st.html(DOCUMENT_LANG_JS % (_js_string(HTML_LANG[language()]), _js_string(T["skip_to_content"])),
+            unsafe_allow_javascript=True)
 
 
 def _check_lang_param(T):
