@@ -370,6 +370,10 @@ html { font-size: 22px; }
 h1 { font-size: 2.2rem !important; }
 button[kind] p { font-size: 1.1rem; }
 [data-testid="stDecoration"], footer { display: none; }
+/* The navigation bar keeps its labels at body size and leaves the language picker its room at the right
+   (a page that does not fit goes into the bar's own "more" menu instead of under the picker). */
+[data-testid="stTopNav"] { margin-right: 14rem; }
+[data-testid="stTopNav"] [data-testid="stMarkdownContainer"] p { font-size: 0.85rem; }
 </style>
 """
 # The picker sits in the header's right-hand end, beside the app menu, in both modes (the sidebar
@@ -377,7 +381,7 @@ button[kind] p { font-size: 1.1rem; }
 PICKER_CSS = """
 <style>
 .st-key-chrome_lang_box { position: fixed; top: 0.45rem; right: 3.6rem; z-index: 999991; width: auto; }
-.st-key-chrome_lang_box button { min-height: 1.9rem; padding: 0 0.6rem; }
+.st-key-chrome_lang_box button { min-height: 1.9rem; padding: 0 0.45rem; }
 .st-key-chrome_lang_box button p { font-size: 0.85rem !important; }
 [data-testid="stLayoutWrapper"]:has(> .st-key-chrome_lang_box) { position: absolute; }  /* out of the flow: no gap */
 </style>
