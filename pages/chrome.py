@@ -126,6 +126,11 @@ def text(page):
     return words
 
 
+def join(items):
+    """Items of a list inside a sentence, separated as the session's language does ("W1, b1"; "W1、b1")."""
+    return text("app")["list_separator"].join(map(str, items))
+
+
 _AUTOLINK = re.compile(r"(:|@|www(?=\.))", re.IGNORECASE)
 
 

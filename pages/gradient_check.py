@@ -368,9 +368,9 @@ def verdict_table(check):
 def headline(check):
     """The check's headline (backprop.gradcheck's code and values, worded), and right under it what it means."""
     code, values = check.headline()
-    names = ", ".join(values.get("params", ()))
+    names = chrome.join(values.get("params", ()))
     if code == "fail":
-        st.error(T["headline_fail"].format(reasons=", ".join(reason_text(check.params[k]) for k in values["params"])),
+        st.error(T["headline_fail"].format(reasons=chrome.join(reason_text(check.params[k]) for k in values["params"])),
                  icon=":material/error:")
     elif code == "imprecise":
         st.warning(T["headline_imprecise"].format(params=names, dtype=values["dtype"], h=h_label(values["h"]),
@@ -420,12 +420,12 @@ def planted_bug(planted):
         elif outcome == "invisible":
             st.warning(T["bug_not_caught_batch"].format(batch=values["batch"]))
         elif outcome == "caught":
-            clean = T["bug_clean"].format(params=", ".join(values["clean"])) if values["clean"] else ""
-            st.success(T["bug_caught"].format(caught=", ".join(reason_text(params[k]) for k in values["caught"]),
+            clean = T["bug_clean"].format(params=chrome.join(values["clean"])) if values["clean"] else ""
+            st.success(T["bug_caught"].format(caught=chrome.join(reason_text(params[k]) for k in values["caught"]),
                                               clean=clean))
         else:
-            st.warning(T["bug_partly"].format(caught=", ".join(values["caught"]) or T["none"],
-                                              expected=", ".join(values["expected"])))
+            st.warning(T["bug_partly"].format(caught=chrome.join(values["caught"]) or T["none"],
+                                              expected=chrome.join(values["expected"])))
         st.caption(S["diff_caption"].format(cls=planted.replaces.__name__))
         code = [line.split("  # ")[0] for line in added]  # the planted line's "# BUG: ..." comment said apart
         st.code("\n".join([f"- {line}" for line in removed] + [f"+ {line}" for line in code]), language="diff",
