@@ -11,6 +11,7 @@ import pytest
 from google.protobuf.message import Message
 
 from conftest import open_page
+from pages import chrome
 from test_translations import LOCALES, _flatten
 
 WORD = re.compile(r"[A-Za-z]{2,}")
@@ -145,4 +146,17 @@ def test_no_english_sentence_on_the_page(view, phrases):
             at.run()
         assert not at.exception, at.exception
         assert at.session_state.chrome_lang == lang
+        assert any(f'const lang = "{chrome.HTML_LANG[lang]}"' in h.proto.body for h in at.get("html"))  # <html lang>
         assert not _leaks(at, phrases[lang]), f"English on {view} in {lang}: {_leaks(at, phrases[lang])}"
+
+
+def test_the_data_in_use_is_one_sentence_in_each_language():
+    """Its source's name once, then its status: no second colon ("使用中：同梱のサンプル：" was)."""
+    at = open_page("pages/home.py", {"lang": "ja"})
+    expected = {"ja": "使用中：**同梱のサンプル**、訓練画像 5,000 枚 + テスト画像 10,000 枚",
+                "zh": "正在使用：**随附样本**，5,000 张训练图像 + 10,000 张测试图像",
+                "en": "In use: **bundled sample**, 5,000 training + 10,000 test images"}
+    for lang, line in expected.items():
+        at.query_params["lang"] = lang
+        at.run()
+        assert line in [m.value for m in at.markdown]
