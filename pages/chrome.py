@@ -33,6 +33,7 @@ Reset/End (Home/End), Play and the headline in the row of buttons. They share th
     chrome.arrow_twins("net", ...)            # Left/Right twins of Back/Next, hidden by chrome.arrow_css("net")
 """
 import functools
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -47,6 +48,8 @@ from pages import routing
 LOCALES = Path(__file__).parent / "locales"
 DEFAULT_LANG = "en"
 LANGUAGES = {"en": "English", "ja": "日本語", "zh": "中文"}  # each shown in its own language
+# The page's <html lang>: Chromium picks a CJK font's Japanese or Simplified Chinese glyphs by it.
+HTML_LANG = {"en": "en", "ja": "ja", "zh": "zh-Hans"}
 KEYS_READ = None  # tests set a dict here: page -> every key read from its catalogue (see _Recorded)
 
 
@@ -131,6 +134,11 @@ def text(page):
     if KEYS_READ is not None:
         return _Recorded(words, KEYS_READ.setdefault(page, set()))
     return words
+
+
+def join(items):
+    """Items of a list inside a sentence, separated as the session's language does ("W1, b1"; "W1、b1")."""
+    return text("app")["list_separator"].join(map(str, items))
 
 
 _AUTOLINK = re.compile(r"(:|@|www(?=\.))", re.IGNORECASE)
@@ -421,6 +429,10 @@ html { font-size: 22px; }
 h1 { font-size: 2.2rem !important; }
 button[kind] p { font-size: 1.1rem; }
 [data-testid="stDecoration"], footer { display: none; }
+/* The navigation bar keeps its labels at body size and leaves the language picker its room at the right
+   (a page that does not fit goes into the bar's own "more" menu instead of under the picker). */
+[data-testid="stTopNav"] { margin-right: 14rem; }
+[data-testid="stTopNav"] [data-testid="stMarkdownContainer"] p { font-size: 0.85rem; }
 </style>
 """
 # The picker sits in the header's right-hand end, beside the app menu, in both modes (the sidebar
@@ -428,7 +440,7 @@ button[kind] p { font-size: 1.1rem; }
 PICKER_CSS = """
 <style>
 .st-key-chrome_lang_box { position: fixed; top: 0.45rem; right: 3.6rem; z-index: 999991; width: auto; }
-.st-key-chrome_lang_box button { min-height: 1.9rem; padding: 0 0.6rem; }
+.st-key-chrome_lang_box button { min-height: 1.9rem; padding: 0 0.45rem; }
 .st-key-chrome_lang_box button p { font-size: 0.85rem !important; }
 [data-testid="stLayoutWrapper"]:has(> .st-key-chrome_lang_box) { position: absolute; }  /* out of the flow: no gap */
 </style>
@@ -461,6 +473,37 @@ def _language_picker(T):
     with st.container(key="chrome_lang_box"):
         st.segmented_control(T["language"], list(LANGUAGES), format_func=LANGUAGES.get, key="chrome_lang_pick",
                              on_change=_language_picked, label_visibility="collapsed", help=T["language_help"])
+        _document_language(T)
+
+
+# Sets <html lang> and words Streamlit's own "Skip to main content" link (which React draws once, as a
+# constant: a MutationObserver words it again if the app's frame is ever drawn anew).
+DOCUMENT_LANG_JS = """<script>
+(() => {
+  const lang = %s, skip = %s;
+  document.documentElement.lang = lang;
+  window.bpSkipText = skip;
+  const word = () => {
+    const a = document.querySelector('[data-testid="stSkipToContent"]');
+    if (a && a.textContent !== window.bpSkipText) a.textContent = window.bpSkipText;
+  };
+  word();
+  if (!window.bpSkipObserver) {
+    window.bpSkipObserver = new MutationObserver(word);
+    window.bpSkipObserver.observe(document.body, {childList: true});
+  }
+})();
+</script>"""
+
+
+def _js_string(value):
+    return json.dumps(value).replace("<", "\\u003c")  # no "</script>" in a catalogue's text can end the script
+
+
+def _document_language(T):
+    """The browser's document says this session's language (a script; inside the picker's box, out of the flow)."""
+    st.html(DOCUMENT_LANG_JS % (_js_string(HTML_LANG[language()]), _js_string(T["skip_to_content"])),
+            unsafe_allow_javascript=True)
 
 
 def _check_lang_param(T):

@@ -13,6 +13,7 @@ import streamlit as st
 from backprop.checkconfig import changed_lines
 from backprop.figures import gradcheck as figs
 from backprop.gradcheck import bug_outcome
+from pages import chrome
 
 VERDICT_STYLE = {  # cell background and text colour of each verdict
     "excellent": ("#dafbe1", "#116329"), "acceptable": ("#eef7d6", "#3f6212"),
@@ -90,9 +91,9 @@ def verdict_table(v, check):
 def headline(v, check):
     """The check's headline (backprop.gradcheck's code and values, worded), and right under it what it means."""
     code, values = check.headline()
-    names = ", ".join(values.get("params", ()))
+    names = chrome.join(values.get("params", ()))
     if code == "fail":
-        reasons = ", ".join(reason_text(v, check.params[k]) for k in values["params"])
+        reasons = chrome.join(reason_text(v, check.params[k]) for k in values["params"])
         st.error(v.T["headline_fail"].format(reasons=reasons), icon=":material/error:")
     elif code == "imprecise":
         st.warning(v.T["headline_imprecise"].format(params=names, dtype=values["dtype"], h=h_label(values["h"]),
@@ -129,12 +130,12 @@ def planted_bug(v, check, planted):
         elif outcome == "invisible":
             st.warning(v.T["bug_not_caught_batch"].format(batch=values["batch"]))
         elif outcome == "caught":
-            clean = v.T["bug_clean"].format(params=", ".join(values["clean"])) if values["clean"] else ""
-            caught = ", ".join(reason_text(v, check.params[k]) for k in values["caught"])
+            clean = v.T["bug_clean"].format(params=chrome.join(values["clean"])) if values["clean"] else ""
+            caught = chrome.join(reason_text(v, check.params[k]) for k in values["caught"])
             st.success(v.T["bug_caught"].format(caught=caught, clean=clean))
         else:
-            st.warning(v.T["bug_partly"].format(caught=", ".join(values["caught"]) or v.T["none"],
-                                                expected=", ".join(values["expected"])))
+            st.warning(v.T["bug_partly"].format(caught=chrome.join(values["caught"]) or v.T["none"],
+                                                expected=chrome.join(values["expected"])))
         st.caption(v.S["diff_caption"].format(cls=planted.replaces.__name__))
         code = [line.split("  # ")[0] for line in added]  # the planted line's "# BUG: ..." comment said apart
         st.code("\n".join([f"- {line}" for line in removed] + [f"+ {line}" for line in code]), language="diff",

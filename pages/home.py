@@ -25,9 +25,14 @@ st.subheader(T["data_heading"])
 
 
 def status_text(status):
-    """A data source's status (codes and values from backprop.datasets) in this page's words."""
-    return T["status"][status.code].format(name=T["source_names"][status.source], n_train=status.n_train,
-                                           n_test=status.n_test, folder=status.folder, file=status.file)
+    """A data source's status (codes and values from backprop.datasets) in this page's words, without its name."""
+    return T["status"][status.code].format(n_train=status.n_train, n_test=status.n_test, folder=status.folder,
+                                           file=status.file)
+
+
+def source_line(status):
+    """"bundled sample: 5,000 training + 10,000 test images", as each language punctuates it."""
+    return T["source_line"].format(name=T["source_names"][status.source], status=status_text(status))
 
 
 BROKEN = ("unreadable", "corrupt")  # present, but a file fails its check (backprop.datasets.source_status)
@@ -39,15 +44,17 @@ def fix_text(status):
 
 in_use = datasets.source_status(chrome.dataset_in_use())
 if in_use.code in BROKEN:
-    st.error(f"{status_text(in_use)}. {fix_text(in_use)}", icon=":material/broken_image:")
+    st.error(T["broken"].format(status=source_line(in_use), fix=fix_text(in_use)), icon=":material/broken_image:")
 else:
-    st.markdown(T["data_in_use"].format(status=status_text(in_use)))
+    st.markdown(T["data_in_use"].format(name=T["source_names"][in_use.source], status=status_text(in_use)))
 if not chrome.presenting():
     def line(s):
         icon = ":material/check_circle:" if s.present else (
             ":material/error:" if s.code in BROKEN else ":material/radio_button_unchecked:")
-        fix = f". {fix_text(s)}" if s.code in BROKEN and s.source != in_use.source else ""
-        return f"- {icon} {status_text(s)}{fix}"
+        shown = source_line(s)
+        if s.code in BROKEN and s.source != in_use.source:
+            shown = T["broken"].format(status=shown, fix=fix_text(s))
+        return f"- {icon} {shown}"
 
     st.markdown("\n".join(line(datasets.source_status(name)) for name in datasets.SOURCES))
     st.caption(T["data_howto"])

@@ -469,7 +469,7 @@ if run is not None and state in (live.READY, live.RUNNING, live.PAUSED):
     knobs = _knob_config()
     pending = [f for f in live.distinguishing_fields([run.config, knobs]) if f not in LIVE_FIELDS]
     if pending:
-        st.caption(T["next_run_note"].format(fields=", ".join(T.get(f, f) for f in pending)))
+        st.caption(T["next_run_note"].format(fields=chrome.join(T.get(f, f) for f in pending)))
 if queued:
     st.caption(T["queued"].format(n=queued))
 

@@ -197,7 +197,7 @@ def _mistakes(T, big, net, x_test, t_test, class_names):
 
 def _draw(T, big, net, x_test, t_test, class_names):
     if class_names != DIGIT_NAMES:
-        st.info(T["draw_fashion"].format(examples=", ".join(class_names[:3])), icon=":material/info:")
+        st.info(T["draw_fashion"].format(examples=chrome.join(class_names[:3])), icon=":material/info:")
     pad, sees, answer = st.columns([5, 4, 5], gap="medium")
     with pad:
         payload = digit_canvas(key="insp_canvas", clear=T["draw_clear"], hint=T["draw_hint"], label=T["draw_label"])

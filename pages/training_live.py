@@ -9,7 +9,7 @@ import streamlit as st
 from backprop import live
 from backprop.figures import training as figs
 from backprop.health import check_first_loss, check_stalled, check_update_ratio
-from pages import training_runs
+from pages import chrome, training_runs
 from pages.components.live_curves import live_curves
 from pages.training_runs import g as _g
 
@@ -151,7 +151,7 @@ def _messages(v, snap):
 
 def _changes(T, changes):
     """"lr → 0.01, batch size → 50": what one adjustment of the live knobs changed."""
-    return ", ".join(f"{T.get(k, k)} → {_g(value)}" for k, value in changes)
+    return chrome.join(f"{T.get(k, k)} → {_g(value)}" for k, value in changes)
 
 
 def _markers(T, adjustments):

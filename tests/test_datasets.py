@@ -266,10 +266,11 @@ def test_home_words_every_status_code_and_source():
         home = tomllib.load(f)
     assert set(home["status"]) == set(datasets.STATUS_CODES) and set(home["source_names"]) == set(datasets.SOURCES)
     for status in (source_status("sample"), datasets.SourceStatus("full", "unreadable", datasets.BUNDLED_DIR, file="x.gz")):
-        text = home["status"][status.code].format(name=home["source_names"][status.source], n_train=status.n_train,
-                                                  n_test=status.n_test, folder=status.folder, file=status.file)
+        text = home["status"][status.code].format(n_train=status.n_train, n_test=status.n_test,
+                                                  folder=status.folder, file=status.file)
         assert "{" not in text
-    assert home["status"]["bundled"].format(name="bundled sample", n_train=5000, n_test=10000) == (
+    status = home["status"]["bundled"].format(n_train=5000, n_test=10000)
+    assert home["source_line"].format(name="bundled sample", status=status) == (
         "bundled sample: 5,000 training + 10,000 test images")
 
 

@@ -13,6 +13,9 @@ MUTED = "#8c959f"  # not computed yet, faded history
 GOOD = "#1a7f37"
 BAD = "#cf222e"
 DIVERGING = "RdBu_r"  # signed quantities (gradients, differences): zero is white
+# No CJK family named: the browser falls back by the document's language (<html lang>, set by the app),
+# so Japanese text gets Noto Sans CJK JP's glyphs and Chinese text Noto Sans CJK SC's.
+FONT_FAMILY = "Source Sans Pro, sans-serif"
 SEQUENCE = ("#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#0a7a8a", "#cf4a9b", "#57606a")
 
 
@@ -20,7 +23,7 @@ def base_layout(fig, *, big=False, height=None, title=None):
     """Apply the shared fonts and margins; ``big`` for presentation mode (larger type)."""
     size = 20 if big else 14
     fig.update_layout(
-        font=dict(size=size, family="Source Sans Pro, Noto Sans CJK JP, sans-serif"),
+        font=dict(size=size, family=FONT_FAMILY),
         margin=dict(l=10, r=10, t=50 if title else 20, b=10),
         title=dict(text=title, font=dict(size=size + 4)) if title else None,
         legend=dict(font=dict(size=size - 1)),
