@@ -299,7 +299,7 @@ def texts(fig):
 def edge_labels(fig):
     """Edge value and gradient labels (annotations with a hovertext or a '?')."""
     return [a for a in fig.layout.annotations if a.text and a.xref == "x" and a.showarrow is False
-            and a.xanchor in (None, "center") and a.yanchor in ("bottom", "top")]
+            and a.xanchor != "right" and a.yanchor in ("bottom", "top")]
 
 
 def test_layout_is_left_to_right_like_the_book():
@@ -349,3 +349,24 @@ def test_a_shared_leaf_shows_the_sum_of_its_paths():
     states = g.states()
     assert "Σ ?" in texts(graph_figure(g, states[5]))
     assert "Σ 12" in texts(graph_figure(g, states[6]))
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_every_name_has_room_in_the_margins_however_narrow_the_figure(big):
+    """Names are written outside the x range, in margins sized to them: in a narrow column (a phone,
+    the projector's side-by-side layout) the range shrinks, the margins do not (issue 9: "ple_num")."""
+    g = P.from_expression("learning_rate_ab * weight_of_edge_1 + b").graph()
+    fig = graph_figure(g, g.states()[-1], big=big)
+    x_min = min(x for x, _ in layout(g).values())
+    assert fig.layout.xaxis.range[0] >= x_min - 0.1  # no name relies on data units left of the leaves
+    size = 20 if big else 15
+    assert fig.layout.margin.l >= 0.5 * size * len("weight_of_edge_1")  # at least half an em a letter
+    assert fig.layout.margin.r >= 0.5 * size * len("f")
+    short = graph_figure(BOTH.graph(), BOTH.graph().states()[0], big=big)
+    assert 0.5 * size * len("orange_num") <= short.layout.margin.l < fig.layout.margin.l
+
+
+def test_a_long_graph_rounds_its_numbers_to_four_digits():
+    g = P.PRESETS["sigmoid"].graph()
+    shown = {a.text.replace("<b>", "").replace("</b>", "") for a in edge_labels(graph_figure(g, g.states()[-1]))}
+    assert {"0.3679", "1.368", "0.7311", "0.1966"} <= shown  # e^-1, 1 + e^-1, σ(1), σ'(1)
