@@ -371,13 +371,15 @@ button[kind] p { font-size: 1.1rem; }
 """
 # Presentation mode, what a lecture needs at 1280x720 and 1920x1080 (issue 9): the page uses the
 # projector's width, and a step's formula beside the shopping graph shrinks to its column rather than
-# being cut off (its type is capped at a share of the column's width; whatever still overflows scrolls).
+# being cut off (its type is capped at a share of the column's width; whatever still overflows scrolls);
+# a finished run's final-accuracy headline stays on one line above its charts.
 LECTURE_FIT_CSS = """
 <style>
 [data-testid="stAppViewContainer"] .block-container { padding-left: 2.5rem; padding-right: 2.5rem; }
 .st-key-shop_explain { container-type: inline-size; }
 .st-key-shop_explain .katex-display > .katex { font-size: min(1.21em, 4.7cqi); }
 .st-key-shop_explain .katex-display { overflow-x: auto; overflow-y: hidden; }
+[data-testid="stMain"]:has(.st-key-training_loss_chart) h3 { font-size: 1.3rem; padding: 0.1rem 0 0; }  /* a finished run's headline: one line */
 </style>
 """
 # The picker sits in the header's right-hand end, beside the app menu, in both modes (the sidebar
