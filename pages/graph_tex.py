@@ -64,7 +64,7 @@ def formula(graph, state):
         numeric = _apply(step.op, [num(v) for v in step.in_values], c)
         # two lines, as the backward rules: on one, the numbers were cut off beside the graph (issue 9)
         return (r"\begin{aligned}" + rf"{name(step.node)} &= {symbolic} \\[2pt] "
-                + rf"&= {numeric} = \mathbf{{{num(step.out_value)}}}" + r"\end{aligned}")
+                + rf"&= {numeric} = {num(step.out_value)}" + r"\end{aligned}")
     lines = [rf"{d(out, out)} &= 1"] if step.node == out else []
     upstream = "1" if step.node == out else d(out, step.node)
     for slot, (n, grad) in enumerate(zip(step.inputs, step.in_grads)):

@@ -299,7 +299,7 @@ def texts(fig):
 def edge_labels(fig):
     """Edge value and gradient labels (annotations with a hovertext or a '?')."""
     return [a for a in fig.layout.annotations if a.text and a.xref == "x" and a.showarrow is False
-            and a.xanchor != "right" and a.yanchor in ("bottom", "top")]
+            and a.xanchor in (None, "center") and a.yanchor in ("bottom", "top")]
 
 
 def test_layout_is_left_to_right_like_the_book():

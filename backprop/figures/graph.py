@@ -157,7 +157,6 @@ def _edge_annotations(graph, state, pos, look, big):
         # so theirs start just right of the leaf, where the edges are farthest apart (and clear of its name).
         t = 0.15 if leaf else 0.5
         lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-        x_anchor = dict(xanchor="left", xshift=2) if leaf else {}
         value = state.values.get(src)
         grad = state.grads.get(out) if slot == "out" else state.edge_grads.get((dst, slot))
         d_label = f"∂{out}/∂{src}" + ("" if len(graph.consumers[src]) < 2 else f" (→ {dst})")
@@ -169,10 +168,13 @@ def _edge_annotations(graph, state, pos, look, big):
         for number, exact_label, colour, anchor, shift in numbers:
             text, hover = _number(number, exact_label=exact_label, digits=look.digits)
             bold = _is_new(state, graph, slot, is_hot and number is not None, colour == FORWARD)
+            size = look.size + (2 if bold else 0)
+            # a leaf edge's number begins just right of the leaf (centred, shifted by half its width)
+            x_anchor = dict(xshift=2 + text_px(text, size, bold) / 2) if leaf else {}
             annotations.append(dict(
                 x=lx, y=ly, xref="x", yref="y", text=f"<b>{text}</b>" if bold else text,
                 showarrow=False, yanchor=anchor, yshift=shift, **x_anchor,
-                font=dict(size=look.size + (2 if bold else 0), color=colour if number is not None else MUTED),
+                font=dict(size=size, color=colour if number is not None else MUTED),
                 bgcolor="rgba(255,255,255,0.85)", hovertext=hover,
             ))
     return annotations
