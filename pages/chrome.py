@@ -435,6 +435,19 @@ button[kind] p { font-size: 1.1rem; }
 [data-testid="stTopNav"] [data-testid="stMarkdownContainer"] p { font-size: 0.85rem; }
 </style>
 """
+# Presentation mode, what a lecture needs at 1280x720 and 1920x1080 (issue 9): the page uses the
+# projector's width, and a step's formula beside the shopping graph shrinks to its column rather than
+# being cut off (its type is capped at a share of the column's width; whatever still overflows scrolls);
+# a finished run's final-accuracy headline stays on one line above its charts.
+LECTURE_FIT_CSS = """
+<style>
+[data-testid="stAppViewContainer"] .block-container { padding-left: 2.5rem; padding-right: 2.5rem; }
+.st-key-shop_explain { container-type: inline-size; }
+.st-key-shop_explain .katex-display > .katex { font-size: min(1.21em, 4.7cqi); }
+.st-key-shop_explain .katex-display { overflow-x: auto; overflow-y: hidden; }
+[data-testid="stMain"]:has(.st-key-training_loss_chart) h3 { font-size: 1.3rem; padding: 0.1rem 0 0; }  /* a finished run's headline: one line */
+</style>
+"""
 # The picker sits in the header's right-hand end, beside the app menu, in both modes (the sidebar
 # is collapsed in presentation mode); it takes no room from the page.
 PICKER_CSS = """
@@ -523,7 +536,7 @@ def apply_chrome():
     presenting()
     with st.sidebar:
         st.toggle(T["present_toggle"], key="present", on_change=_sync_present, help=T["present_help"])
-    st.html(PICKER_CSS + SMALL_SCREEN_CSS + (PRESENTATION_CSS if st.session_state.present else ""))  # one element: no extra gap
+    st.html(PICKER_CSS + SMALL_SCREEN_CSS + (PRESENTATION_CSS + LECTURE_FIT_CSS if st.session_state.present else ""))  # one element: no extra gap
     if st.session_state.present:
         st.query_params["present"] = "1"
     if st.session_state.get("chrome_lang_in_url") and st.query_params.get("lang") != language():

@@ -11,8 +11,9 @@ def name(n):
 
 
 def num(x):
-    """A number for LaTeX: book rounding, 10^k for exponents, negatives in parentheses."""
-    s = fmt(x)
+    """A number for LaTeX: book rounding to 6 digits as on the graph's edges (the gradient table keeps 10;
+    beside the graph 10 made a formula wider than its column), 10^k for exponents, negatives in parentheses."""
+    s = fmt(x, 6)
     if "e" in s:
         mantissa, exponent = s.split("e")
         s = rf"{mantissa} \times 10^{{{int(exponent)}}}"
@@ -61,7 +62,9 @@ def formula(graph, state):
     if step.direction == "forward":
         symbolic = _apply(step.op, [name(i) for i in step.inputs], c)
         numeric = _apply(step.op, [num(v) for v in step.in_values], c)
-        return rf"{name(step.node)} = {symbolic} = {numeric} = {num(step.out_value)}"
+        # two lines, as the backward rules: on one, the numbers were cut off beside the graph (issue 9)
+        return (r"\begin{aligned}" + rf"{name(step.node)} &= {symbolic} \\[2pt] "
+                + rf"&= {numeric} = {num(step.out_value)}" + r"\end{aligned}")
     lines = [rf"{d(out, out)} &= 1"] if step.node == out else []
     upstream = "1" if step.node == out else d(out, step.node)
     for slot, (n, grad) in enumerate(zip(step.inputs, step.in_grads)):

@@ -126,13 +126,36 @@ def test_sweep_figure_draws_both_dtypes_with_a_gap_below_float32_resolution(swee
     from backprop.figures.gradcheck import sweep_figure
 
     fig = sweep_figure(sweep, labels, h=1e-4)
-    assert len(fig.data) == 8  # 4 parameters x 2 dtypes
-    w1_32 = next(tr for tr in fig.data if tr.name == "W1 · float32")
+    curves = [tr for tr in fig.data if tr.mode == "lines+markers"]
+    assert len(curves) == 8  # 4 parameters x 2 dtypes
+    w1_32 = next(tr for tr in curves if tr.name == "W1" and tr.meta == "float32")
     assert w1_32.line.dash == "dash" and w1_32.connectgaps is False
     assert np.isnan(np.asarray(w1_32.y, dtype=float)[-1])  # h = 1e-12: no value, a gap
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
-    assert any("rounds to w" in a.text for a in fig.layout.annotations)
-    assert len(fig.layout.shapes) == 2  # the shaded float32 region and the line at the chosen h
+    band = [tr for tr in fig.data if tr.fill == "toself"]  # the float32 region, named in the legend
+    assert len(band) == 1 and "rounds to w" in band[0].name and band[0].showlegend is not False
+    assert max(band[0].x) == pytest.approx(sweep.resolution_limit("float32") * 1.3)
+    assert len(fig.layout.shapes) == 1  # the line at the chosen h
+    # the legend: a colour per parameter and a dash per dtype, each once
+    shown = [tr.name for tr in fig.data if tr.showlegend is not False and tr.fill != "toself"]
+    assert sorted(shown) == sorted(["W1", "b1", "W2", "b2", "float64", "float32"])
+
+
+@pytest.mark.parametrize("h, anchor", [(1e-1, "right"), (1e-4, "center"), (1e-12, "left")])
+def test_sweep_figure_labels_stand_apart_at_any_width(sweep, labels, h, anchor):
+    """Issue 9: at 1280x720 presentation mode and on a phone the labels were drawn over each other."""
+    from backprop.figures.gradcheck import fmt, sweep_figure
+
+    fig = sweep_figure(sweep, labels, h=h, big=True)
+    words = {a.text: a for a in fig.layout.annotations}
+    roundoff, truncation = words[labels["roundoff"]], words[labels["truncation"]]
+    # the two sides of the V hang from opposite corners: they meet only if the plot were narrower than both
+    assert (roundoff.xref, roundoff.x, roundoff.xanchor) == ("paper", 0.01, "left")
+    assert (truncation.xref, truncation.x, truncation.xanchor) == ("paper", 0.99, "right")
+    yours = next(a for a in fig.layout.annotations if a.text == labels["your_h"].format(h=fmt(h, 1)))
+    assert yours.yref == "paper" and yours.y == 1 and yours.yanchor == "bottom"  # above the plot, not in it
+    assert yours.xanchor == anchor  # at either end it leans inwards, never past the figure's edge
+    assert all(a.yref == "paper" for a in fig.layout.annotations)  # no words among the curves
 
 
 def test_gradient_check_feeds_both_sides_the_net_dtype():

@@ -366,3 +366,23 @@ def test_gradient_rows_mark_what_a_step_found_and_the_paths_still_to_sum():
     whole = {r.name: r for r in P.gradient_rows(g, states[6])}
     assert (whole["a"].grad, whole["a"].done, whole["a"].value) == (12.0, None, 3.0)
 
+
+@pytest.mark.parametrize("big", [False, True])
+def test_every_name_has_room_in_the_margins_however_narrow_the_figure(big):
+    """Names are written outside the x range, in margins sized to them: in a narrow column (a phone,
+    the projector's side-by-side layout) the range shrinks, the margins do not (issue 9: "ple_num")."""
+    g = P.from_expression("learning_rate_ab * weight_of_edge_1 + b").graph()
+    fig = graph_figure(g, g.states()[-1], big=big)
+    x_min = min(x for x, _ in layout(g).values())
+    assert fig.layout.xaxis.range[0] >= x_min - 0.1  # no name relies on data units left of the leaves
+    size = 20 if big else 15
+    assert fig.layout.margin.l >= 0.5 * size * len("weight_of_edge_1")  # at least half an em a letter
+    assert fig.layout.margin.r >= 0.5 * size * len("f")
+    short = graph_figure(BOTH.graph(), BOTH.graph().states()[0], big=big)
+    assert 0.5 * size * len("orange_num") <= short.layout.margin.l < fig.layout.margin.l
+
+
+def test_a_long_graph_rounds_its_numbers_to_four_digits():
+    g = P.PRESETS["sigmoid"].graph()
+    shown = {a.text.replace("<b>", "").replace("</b>", "") for a in edge_labels(graph_figure(g, g.states()[-1]))}
+    assert {"0.3679", "1.368", "0.7311", "0.1966"} <= shown  # e^-1, 1 + e^-1, σ(1), σ'(1)

@@ -265,7 +265,10 @@ def sweep_figure(sweep, labels, *, h=None, big=False):
     """Max relative error against h, log-log: float64 solid, float32 dashed, one colour per parameter.
 
     The V: truncation error (~h^2) on the right, round-off (~eps/h) on the left. Where w + h rounds
-    to w in a dtype the curve has a gap and the region is shaded and labelled.
+    to w in a dtype the curve has a gap and the region is shaded. Nothing written on the plot can
+    meet another label however narrow it is drawn (a phone, beside the verdict on a projector): the
+    two sides of the V are named in opposite top corners, the chosen h above the plot, and the
+    legend (a colour per parameter, a dash per dtype, the shaded region) stands below it.
     """
     fig = go.Figure()
     dashes = {"float64": "solid", "float32": "dash"}
@@ -273,39 +276,45 @@ def sweep_figure(sweep, labels, *, h=None, big=False):
     keys = list(next(iter(sweep.errors.values())))
     finite = [e[np.isfinite(e)] for per_param in sweep.errors.values() for e in per_param.values()]
     lowest = max(floor, min((float(e.min()) for e in finite if e.size), default=1e-12))
+    x_range = [math.log10(float(sweep.hs.min()) / 2), math.log10(float(sweep.hs.max()) * 2)]
+    top = 1e3  # headroom above the errors of order 1: the corner labels stay clear of the curves
+    for dtype in sweep.errors:
+        limit = sweep.resolution_limit(dtype)
+        if limit is not None:  # the region where w + h rounds to w, as a legend entry of its own
+            x0, x1 = 10 ** x_range[0], limit * 1.3
+            fig.add_trace(go.Scatter(
+                x=[x0, x1, x1, x0, x0], y=[floor / 1e4, floor / 1e4, top * 1e2, top * 1e2, floor / 1e4],
+                mode="none", fill="toself", fillcolor="rgba(140,149,159,0.18)", hoverinfo="skip",
+                name=labels["below_resolution"].format(dtype=dtype), legendrank=2000))
     for dtype, per_param in sweep.errors.items():
         for k_i, key in enumerate(keys):
             err = np.maximum(per_param[key], floor)
             fig.add_trace(go.Scatter(
                 x=sweep.hs, y=err, mode="lines+markers", connectgaps=False,
                 line=dict(color=SEQUENCE[k_i % len(SEQUENCE)], dash=dashes.get(dtype, "dot"), width=3),
-                marker=dict(size=6), name=f"{key} · {dtype}", legendgroup=dtype,
-                legendgrouptitle_text=dtype if k_i == 0 else None,
-                hovertemplate=f"{key} · {dtype}<br>h %{{x:.1e}}<br>" + labels["max_rel"]
+                marker=dict(size=6), name=key, legendgroup=key, showlegend=dtype == "float64",
+                meta=dtype, hovertemplate=f"{key} · {dtype}<br>h %{{x:.1e}}<br>" + labels["max_rel"]
                 + " %{y:.2e}<extra></extra>",
             ))
-        limit = sweep.resolution_limit(dtype)
-        if limit is not None:
-            left = float(sweep.hs.min()) / 2
-            fig.add_vrect(x0=left, x1=limit * 1.3, fillcolor=MUTED, opacity=0.15, line_width=0, layer="below")
-            fig.add_annotation(x=(math.log10(left) + math.log10(limit * 1.3)) / 2, y=0.02, yref="paper",
-                               yanchor="bottom", showarrow=False, font=dict(color="#57606a"),
-                               bgcolor="rgba(255,255,255,0.8)",
-                               text=labels["below_resolution"].format(dtype=dtype))
-    top = 1e2  # headroom above the errors of order 1, for the labels
+    for dtype, dash in dashes.items():  # the key to the dashes (the curves toggle by parameter)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=dtype, legendrank=1500,
+                                 line=dict(color="#57606a", dash=dash, width=3), hoverinfo="skip"))
     if h is not None:
         fig.add_vline(x=h, line=dict(color=ACTIVE, width=2, dash="dot"))
+        at = (math.log10(h) - x_range[0]) / (x_range[1] - x_range[0])  # keep the words inside the figure
         fig.add_annotation(x=math.log10(h), y=1, yref="paper", yanchor="bottom", showarrow=False,
+                           xanchor="right" if at > 0.8 else "left" if at < 0.2 else "center",
                            text=labels["your_h"].format(h=fmt(h, 1)), font=dict(color=ACTIVE))
-    fig.add_annotation(x=0.3, y=0.98, xref="paper", yref="paper", yanchor="top", showarrow=False,
-                       text=labels["roundoff"], font=dict(color="#57606a"))
-    fig.add_annotation(x=0.9, y=0.98, xref="paper", yref="paper", yanchor="top", showarrow=False,
-                       text=labels["truncation"], font=dict(color="#57606a"))
-    fig.update_yaxes(range=[math.floor(math.log10(lowest)) - 0.5, math.log10(top)])
-    fig.update_xaxes(type="log", title_text="h", exponentformat="power", dtick=1,
-                     range=[math.log10(float(sweep.hs.min()) / 2), math.log10(float(sweep.hs.max()) * 2)])
-    fig.update_yaxes(type="log", title_text=labels["max_rel"], exponentformat="power", dtick=2)
-    fig.update_layout(legend=dict(groupclick="toggleitem"))
+    for x, anchor, key in ((0.01, "left", "roundoff"), (0.99, "right", "truncation")):
+        fig.add_annotation(x=x, y=0.99, xref="paper", yref="paper", xanchor=anchor, yanchor="top",
+                           showarrow=False, text=labels[key], font=dict(color="#57606a"))
+    fig.update_xaxes(type="log", title_text="h", exponentformat="power", range=x_range, dtick=2 if big else 1,
+                     minor=dict(dtick=1, showgrid=True) if big else None)
+    fig.update_yaxes(type="log", title_text=labels["max_rel"], exponentformat="power", dtick=2,
+                     range=[math.floor(math.log10(lowest)) - 0.5, math.log10(top)])
+    # the legend under the plot, across the figure's width: beside it, it took half a phone's screen
+    fig.update_layout(legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left",
+                                  font=dict(size=17 if big else 12), tracegroupgap=0))
     fig = base_layout(fig, big=big, height=480)
     fig.update_layout(margin=dict(t=40))  # room for the "your h" label above the plot
     return fig

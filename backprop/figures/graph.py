@@ -10,6 +10,8 @@ the book's (3.3, not 3.3000000000000003); hovering a number shows its exact floa
 then draw the edges with their numbers, the leaf and output names, the circles and the legend.
 """
 import functools
+import re
+import unicodedata
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -19,6 +21,7 @@ from .style import ACTIVE, BACKWARD, FORWARD, MUTED, base_layout
 
 INK = "#24292f"
 GAP = 1.0  # least vertical distance between two nodes of one column
+NARROWEST_COLUMN = 40  # px between two columns in the narrowest place a graph is drawn (a phone, a side column)
 
 
 def _columns(graph):
@@ -96,10 +99,13 @@ class _Look:
 
     @classmethod
     def of(cls, big, columns):
-        """Wide graphs (more than 7 columns, as Softmax-with-Loss) get smaller type and 4 digits."""
+        """Wide graphs get 4 digits (6 columns and more, as Sigmoid's) and smaller type (more than 7,
+        as Softmax-with-Loss): their edges are short where the graph shares the screen with its text."""
         radius, size = (30, 22) if big else (24, 15)
         if columns > 7:
             return cls(radius - 4, size - 4, 4)
+        if columns >= 6:
+            return cls(radius - 2, size - 2, 4)
         return cls(radius, size)
 
 
@@ -147,9 +153,9 @@ def _edge_annotations(graph, state, pos, look, big):
             arrowcolor=hot if is_hot else INK, standoff=4 if dst == "__out__" else look.radius + 2,
             startstandoff=6 if leaf else look.radius,
         ))
-        # Labels sit on the edge, nearer its start for leaf edges (they fan in, so they are
-        # farther apart there), above for the value and below for the gradient.
-        t = 0.3 if leaf else 0.5
+        # Labels sit on the edge, above for the value and below for the gradient. Leaf edges fan in,
+        # so theirs start just right of the leaf, where the edges are farthest apart (and clear of its name).
+        t = 0.15 if leaf else 0.5
         lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
         value = state.values.get(src)
         grad = state.grads.get(out) if slot == "out" else state.edge_grads.get((dst, slot))
@@ -162,10 +168,13 @@ def _edge_annotations(graph, state, pos, look, big):
         for number, exact_label, colour, anchor, shift in numbers:
             text, hover = _number(number, exact_label=exact_label, digits=look.digits)
             bold = _is_new(state, graph, slot, is_hot and number is not None, colour == FORWARD)
+            size = look.size + (2 if bold else 0)
+            # a leaf edge's number begins just right of the leaf (centred, shifted by half its width)
+            x_anchor = dict(xshift=2 + text_px(text, size, bold) / 2) if leaf else {}
             annotations.append(dict(
                 x=lx, y=ly, xref="x", yref="y", text=f"<b>{text}</b>" if bold else text,
-                showarrow=False, yanchor=anchor, yshift=shift,
-                font=dict(size=look.size + (2 if bold else 0), color=colour if number is not None else MUTED),
+                showarrow=False, yanchor=anchor, yshift=shift, **x_anchor,
+                font=dict(size=size, color=colour if number is not None else MUTED),
                 bgcolor="rgba(255,255,255,0.85)", hovertext=hover,
             ))
     return annotations
@@ -198,6 +207,33 @@ def _name_annotations(graph, state, pos, look, labels):
     annotations.append(dict(x=x, y=y, xref="x", yref="y", text=f"<b>{labels.get(out, out)}</b>", showarrow=False,
                             xanchor="left", xshift=2, font=dict(size=look.size + 1, color=INK)))
     return annotations
+
+
+def text_px(text, size, bold=False):
+    """A generous estimate of ``text``'s width in px at font ``size`` (markup ignored): a wide (CJK)
+    character takes one em, any other about 0.6 em of Source Sans (wider when bold)."""
+    plain = re.sub(r"<[^>]+>", "", text)
+    ems = sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.6 for ch in plain)
+    return ems * size * (1.1 if bold else 1.0)
+
+
+def _margins(graph, annotations, pos):
+    """(left, right) margins in px that hold every name whole, however narrow the figure is drawn.
+
+    The x range ends at the leftmost node and at the output's label point, so a name written left
+    of a leaf (right of the output) must fit in the margin, less the columns lying between that
+    leaf and the left edge (counted at their narrowest)."""
+    x_left = min(x for x, _ in pos.values())
+    left, right = 10, 10
+    for a in annotations:
+        if a.get("xref") != "x" or a.get("showarrow"):
+            continue
+        width = text_px(a["text"], a["font"]["size"], bold="<b>" in a["text"]) + abs(a.get("xshift", 0)) + 6
+        if a.get("xanchor") == "right":
+            left = max(left, width - (a["x"] - x_left) * NARROWEST_COLUMN)
+        elif a.get("xanchor") == "left":
+            right = max(right, width)
+    return int(left), int(right)
 
 
 def _symbol_size(symbol, radius):
@@ -241,15 +277,18 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     look = _Look.of(big, max(xs) - min(xs) + 1)
-    annotations = _edge_annotations(graph, state, pos, look, big) + _name_annotations(graph, state, pos, look, labels)
+    names = _name_annotations(graph, state, pos, look, labels)
+    left, right = _margins(graph, names, pos)
+    annotations = _edge_annotations(graph, state, pos, look, big) + names
     if legend:
         annotations.append(_legend(legend, look))
     # Room above for the legend where the output's name would sit under it (a one-row graph).
     top = 1.0 if legend and pos["__out__"][1] - min(ys) < 0.8 else 0.45
     return go.Figure(data=[_node_trace(graph, state, pos, look)], layout={
         **_base(big, height or (60 + 80 * (max(ys) - min(ys) + top + 0.55))), "annotations": annotations,
-        "dragmode": False, "hovermode": "closest", "margin": dict(l=10, r=10, t=10, b=10),
-        "xaxis": dict(visible=False, range=[min(xs) - 0.75, max(xs) + 0.55], fixedrange=True),
+        "dragmode": False, "hovermode": "closest", "margin": dict(l=left, r=right, t=10, b=10),
+        # the names live in the margins (``_margins``); the range holds the circles and arrows
+        "xaxis": dict(visible=False, range=[min(xs) - 0.1, max(xs)], fixedrange=True),
         "yaxis": dict(visible=False, range=[max(ys) + 0.6, min(ys) - top], fixedrange=True),
     })
 
