@@ -12,7 +12,8 @@ What it speaks (Streamlit 1.67, ``/_stcore/stream``, subprotocol "streamlit"): i
 button's ``trigger_value`` and the page's script hash (as the browser does once the server has
 named the page: a fragment's ``st.rerun()`` reruns that page, not the home page); it reads every ``ForwardMsg``: ``new_session`` starts a run, ``delta``
 puts an element at its path, ``script_finished`` ends the run, ``page_info_changed`` is the URL the
-page wrote, ``auto_rerun`` asks for a fragment's timed reruns, which it sends as the browser does.
+page wrote, ``auto_rerun`` asks for a fragment's timed reruns at an interval (the latest one counts, a whole run
+starts them afresh, ``stop_auto_rerun`` ends them), which it sends as the browser does.
 Widgets other than the clicked button keep the values the server holds for them (none are sent).
 127.0.0.1 only: the caller gives the URL of a server it started.
 """
@@ -41,6 +42,7 @@ class Session:
         self.exceptions = []  # every exception element seen, as "Type: message"
         self._changed = asyncio.Condition()
         self._auto = {}  # fragment id -> its timed rerun task
+        self._intervals = {}  # fragment id -> the interval its task keeps
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -108,6 +110,7 @@ class Session:
             msg.ParseFromString(data)
             kind = msg.WhichOneof("type")
             if kind == "new_session":
+                self._stop_ticks(list(self._auto))  # a whole run (a fragment's sends none) defines its fragments again
                 self.page_hash = msg.new_session.page_script_hash  # the browser names its page by it from now on
                 written = set()  # what this run draws; the last run's elements stay until it ends
             elif kind == "delta":
@@ -130,16 +133,27 @@ class Session:
                 self.page_hash = msg.navigation.page_script_hash or self.page_hash  # the page app.py's navigation ran
             elif kind == "page_info_changed":
                 self.query = msg.page_info_changed.query_string
-            elif kind == "auto_rerun":
+            elif kind == "auto_rerun":  # sent at every run that defines the fragment, with its interval now
                 fid, interval = msg.auto_rerun.fragment_id, msg.auto_rerun.interval
-                if fid not in self._auto:
+                if self._intervals.get(fid) != interval:  # a new timer, as the browser's, for a new interval
+                    self._stop_ticks([fid])
+                    self._intervals[fid] = interval
                     self._auto[fid] = asyncio.create_task(self._tick(fid, interval))
+            elif kind == "stop_auto_rerun":
+                self._stop_ticks(msg.stop_auto_rerun.fragment_ids)
             elif kind == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                 if msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:  # a whole run: drop what it no longer drew
                     self.elements = {p: e for p, e in self.elements.items() if p in written}
                 self.runs += 1
             async with self._changed:
                 self._changed.notify_all()
+
+    def _stop_ticks(self, fragment_ids):
+        for fid in fragment_ids:
+            task = self._auto.pop(fid, None)
+            self._intervals.pop(fid, None)
+            if task:
+                task.cancel()
 
     async def _tick(self, fragment_id, interval):
         while True:
