@@ -30,8 +30,8 @@ def status_text(W, status):
     file, folder = chrome.escape_markdown(status.file), chrome.escape_markdown(status.folder)
     if status.source not in H["source_names"]:  # a file outside every known source
         return D["unknown_file"].format(file=file, folder=folder)
-    text = H["status"][status.code].format(name=H["source_names"][status.source], n_train=status.n_train,
-                                           n_test=status.n_test, folder=folder, file=file)
+    what = H["status"][status.code].format(n_train=status.n_train, n_test=status.n_test, folder=folder, file=file)
+    text = H["source_line"].format(name=H["source_names"][status.source], status=what)  # as Home lists it
     if status.code in BROKEN:
         text = D["status_and_fix"].format(status=text, fix=H["fix"][status.source].format(folder=folder))
     return text

@@ -169,7 +169,9 @@ else:
     st.title(T["title"])
     k = chrome.moments("gradient_check", len(MOMENTS), moment_labels(), clears=STORY_FIELDS)
 FIELDS = moment_fields(k)
-if st.session_state.get("gc_url_seen") != url_seen():  # the URL changed under us: it is the state
+# The URL changed under us, or the widgets' values are gone (Streamlit drops them while another page
+# runs, and the URL back here may be the one we left): either way the URL is the state.
+if st.session_state.get("gc_url_seen") != url_seen() or any(name not in st.session_state for name in URL_FIELDS):
     state, problems = url_problems(FIELDS)
     chrome.show_url_problems(problems)
     for name, value in state.items():
