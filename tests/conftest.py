@@ -114,17 +114,15 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "after_pages: runs after every other test (it checks what they recorded)")
 
 
-# Two groups for the two cores (pytest.ini runs ``-n 2 --dist loadgroup``): what drives a server of its
-# own (Chromium against ``streamlit run``, nginx, the load benchmark, the hall of sessions) on one worker,
-# everything in this process (NumPy, AppTest) on the other. ``after_pages`` tests stay with the AppTest
-# pages whose catalogue reads they check.
-SERVER_FILES = {"test_hall.py", "test_load_bench.py", "test_deploy.py"}
-
-
+# Two groups for the two cores (pytest.ini runs ``-n 2 --dist loadgroup``): the browser tests against the
+# shared server (``app_url``) on one worker; everything else on the other: NumPy, AppTest, and the tests
+# that start servers of their own (nginx and its replicas, a fresh server for a bookmark or a hall, the
+# load benchmark), which take about as long. ``after_pages`` tests stay with the AppTest pages whose
+# catalogue reads they check.
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Tests marked ``after_pages`` run last: they check what every page test has recorded."""
     items.sort(key=lambda item: item.get_closest_marker("after_pages") is not None)
     for item in items:
-        served = item.get_closest_marker("browser") or item.path.name in SERVER_FILES
-        item.add_marker(pytest.mark.xdist_group("servers" if served else "in_process"))
+        shared = "app_url" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group("shared_server" if shared else "own_process"))
