@@ -28,6 +28,10 @@ def small_data():
                            t_test=d.t_test[:500], title="small sample", class_names=d.class_names)
 
 
+# Pause and Stop answer within one time slice (10 ms of another run, see backprop/live/worker.py); half a
+# second on a quiet machine, as the benchmarks measure (benchmarks/load.py: pause_p95_s). A test shares
+# the two cores with the other half of the suite and Chromium, so it allows a few times that.
+PROMPT = 2.0
 SMALL = dict(hidden_sizes=(20,), batch_size=50, iterations=400)  # 20 steps an epoch, 20 epochs
 
 
@@ -95,7 +99,7 @@ def test_pause_and_resume_through_the_controller_give_the_uninterrupted_result(s
     pauses = []
     while run.state == live.RUNNING:
         time.sleep(0.003)
-        assert run.pause(timeout=0.5), "Pause must take effect within half a second"
+        assert run.pause(timeout=PROMPT), "Pause must take effect at the next slice"
         at = run.iteration
         time.sleep(0.01)
         assert run.iteration == at and run.state in (live.PAUSED, live.FINISHED)  # really stopped
@@ -129,7 +133,7 @@ def test_stop_ends_the_run_fast_and_for_good(small_data):
     run.start()
     while run.iteration < 10:
         time.sleep(0.001)
-    assert run.stop(timeout=0.5)
+    assert run.stop(timeout=PROMPT)
     at = run.iteration
     assert run.state == live.STOPPED and 0 < at
     assert run.closed and not run.start() and not run.resume() and not run.step_once()

@@ -17,6 +17,7 @@ from backprop.live import budget
 from backprop.live.shared import shared_folder
 from backprop.training import TrainConfig, Trainer
 
+PROMPT = 2.0  # s: Pause and Stop answer at the next slice; see the PROMPT note in tests/test_live.py
 SMALL = dict(hidden_sizes=(20,), batch_size=50, iterations=400)  # 20 steps an epoch on small_data
 ENDLESS = {**SMALL, "iterations": 10**6}
 
@@ -125,7 +126,7 @@ def test_pause_resume_on_a_shared_process_gives_the_uninterrupted_run(pools, sma
     while run.state == live.RUNNING:
         time.sleep(0.02)
         started = time.monotonic()
-        assert run.pause(timeout=0.5) and time.monotonic() - started < 0.5, "Pause within half a second"
+        assert run.pause(timeout=PROMPT) and time.monotonic() - started < PROMPT, "Pause at the next slice"
         pauses.append(run.iteration)
         run.resume()
     assert run.wait(60) and run.iteration == 400
@@ -133,7 +134,7 @@ def test_pause_resume_on_a_shared_process_gives_the_uninterrupted_run(pools, sma
     want, losses = reference(config, small_data, 400)
     assert_same(run.snapshot_net().params, want)
     np.testing.assert_array_equal(run.record().losses, losses)
-    assert others[0].stop(timeout=0.5) and others[0].state == live.STOPPED and not others[0].process_alive
+    assert others[0].stop(timeout=PROMPT) and others[0].state == live.STOPPED and not others[0].process_alive
     assert others[1].state == live.RUNNING  # the others on that process go on
 
 
@@ -250,8 +251,8 @@ def test_beyond_the_concurrent_limit_runs_wait_in_line(pools, small_data):
         assert run.start() and run.state == live.RUNNING
     assert wait_until(lambda: min(r.iteration for r in runs[:2]) > 10)
     assert [r.snapshot().waiting for r in runs] == [0, 0, 1, 2] and runs[2].iteration == 0
-    assert runs[3].pause(timeout=0.5) and runs[3].state == live.PAUSED and runs[3].iteration == 0
-    assert runs[0].pause(timeout=0.5)  # a place is free: the first in line steps
+    assert runs[3].pause(timeout=PROMPT) and runs[3].state == live.PAUSED and runs[3].iteration == 0
+    assert runs[0].pause(timeout=PROMPT)  # a place is free: the first in line steps
     assert wait_until(lambda: runs[2].iteration > 0) and runs[2].snapshot().waiting == 0
     assert pool.load()["running"] == 2 and pool.load()["waiting"] == 0
 
