@@ -33,7 +33,7 @@ def status_text(W, status):
     what = H["status"][status.code].format(n_train=status.n_train, n_test=status.n_test, folder=folder, file=file)
     text = H["source_line"].format(name=H["source_names"][status.source], status=what)  # as Home lists it
     if status.code in BROKEN:
-        text = D["status_and_fix"].format(status=text, fix=H["fix"][status.source].format(folder=folder))
+        text = H["broken"].format(status=text, fix=H["fix"][status.source].format(folder=folder))
     return text
 
 

@@ -364,7 +364,7 @@ def figure(tab, height=None):
     else:
         sweep = remember("gc_sweeps", (data.name, config.sweep_key()), compute_sweep)
         st.plotly_chart(sized(figs.sweep_figure(sweep, FIG_LABELS, h=config.h, big=PRESENT)), key="gc_sweep_fig",
-                        theme=None)
+                        theme=None, config={"displayModeBar": False})  # on a phone its toolbar covered "your h"
         if not PRESENT:
             st.caption(T["sweep_caption"].format(entries=SWEEP_ENTRIES))
         if not PRESENT:  # on a projector they stand beside the figure, in the verdict's place

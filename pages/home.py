@@ -4,7 +4,7 @@ import streamlit as st
 import pages  # noqa: F401,I001 - first: imports every module the pages use, once, in one order (pages/__init__.py)
 
 from backprop import datasets
-from pages import chrome
+from pages import chrome, data_problem
 
 T = chrome.text("home")
 
@@ -24,36 +24,28 @@ for col, (page, key, icon) in zip(cols, [
 st.subheader(T["data_heading"])
 
 
+W = data_problem.words()  # a source's line, and a damaged one's fix, as every page words them
+
+
 def status_text(status):
     """A data source's status (codes and values from backprop.datasets) in this page's words, without its name."""
     return T["status"][status.code].format(n_train=status.n_train, n_test=status.n_test, folder=status.folder,
                                            file=status.file)
 
 
-def source_line(status):
-    """"bundled sample: 5,000 training + 10,000 test images", as each language punctuates it."""
-    return T["source_line"].format(name=T["source_names"][status.source], status=status_text(status))
-
-
-BROKEN = ("unreadable", "corrupt")  # present, but a file fails its check (backprop.datasets.source_status)
-
-
-def fix_text(status):
-    return T["fix"][status.source].format(folder=status.folder)
-
-
+BROKEN = data_problem.BROKEN
 in_use = datasets.source_status(chrome.dataset_in_use())
 if in_use.code in BROKEN:
-    st.error(T["broken"].format(status=source_line(in_use), fix=fix_text(in_use)), icon=":material/broken_image:")
+    st.error(data_problem.status_text(W, in_use), icon=":material/broken_image:")
 else:
     st.markdown(T["data_in_use"].format(name=T["source_names"][in_use.source], status=status_text(in_use)))
 if not chrome.presenting():
     def line(s):
         icon = ":material/check_circle:" if s.present else (
             ":material/error:" if s.code in BROKEN else ":material/radio_button_unchecked:")
-        shown = source_line(s)
-        if s.code in BROKEN and s.source != in_use.source:
-            shown = T["broken"].format(status=shown, fix=fix_text(s))
+        shown = data_problem.status_text(W, s)
+        if s.code in BROKEN and s.source == in_use.source:  # its fix is said above
+            shown = T["source_line"].format(name=T["source_names"][s.source], status=status_text(s))
         return f"- {icon} {shown}"
 
     st.markdown("\n".join(line(datasets.source_status(name)) for name in datasets.SOURCES))

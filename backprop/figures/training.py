@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import ACTIVE, BACKWARD, FORWARD, GOOD, MUTED, SEQUENCE, base_layout, empty_figure
+from .style import ACTIVE, BACKWARD, FONT_FAMILY, FORWARD, GOOD, MUTED, SEQUENCE, base_layout, empty_figure
 
 LN10 = math.log(10)
 RATIO_BAND = (1e-4, 1e-2)
@@ -199,4 +199,4 @@ def live_curves_data(curve, evals, *, labels, big=False, markers=()):
         ],
     }
     return {"panels": [loss, accuracy], "weights": [3, 2], "font": 20 if big else 14,
-            "family": "Source Sans Pro, Noto Sans CJK JP, sans-serif"}
+            "family": FONT_FAMILY}  # CJK glyphs by <html lang>, as in every figure
