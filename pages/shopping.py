@@ -16,7 +16,7 @@ import pages  # noqa: F401,I001 - first: imports every module the pages use, onc
 from backprop import graph as G
 from backprop import presets as P
 from backprop.expr import ExpressionError
-from backprop.figures.graph import graph_figure
+from backprop.figures.graph import graph_figure, layout as graph_layout
 from pages import chrome
 from pages import graph_tex as tex
 from pages import shopping_panels as panels
@@ -397,6 +397,7 @@ def stepper():
     fig = graph_figure(graph, state, labels=dict(T["labels"]) if preset.key in SHOPPING else {},
                        legend=(T["legend_value"], T["legend_grad"]), big=big,
                        height=400 if preset.key in SHOPPING else None,
+                       max_height=410 if big else None,  # a projector: the graph and its step on one screen
                        positions={name: (c, r) for name, c, r in preset.positions} or None)
     alt = T["alt"].format(where=plain_where, out=graph.output, value=G.fmt(state.values.get(graph.output)))
     (projector_view if big else desk_view)(preset, graph, state, (values, problem), (fig, alt))
@@ -420,7 +421,10 @@ def _chart(fig, alt):
 
 def projector_view(preset, graph, state, inputs, figure):
     """One screen per moment: the graph and this step's rule and formula side by side; the rest folds below."""
-    drawing, explain = st.columns([1.7, 1], gap="medium")
+    # A graph more than 7 columns wide (Softmax-with-Loss: 9) gets more of the screen, or its numbers
+    # would sit on its circles; the explanation beside it is a rule and one formula either way.
+    wide = max(x for x, _ in graph_layout(graph).values()) > 7
+    drawing, explain = st.columns([2.6, 1] if wide else [1.7, 1], gap="medium")
     with drawing:
         _chart(*figure)
     with explain.container(key="shop_explain"):

@@ -266,12 +266,14 @@ def _legend(legend, look):
         font=dict(size=look.size - 2))
 
 
-def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=None, positions=None):
+def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=None, positions=None,
+                 max_height=None):
     """A Plotly figure of ``graph`` as it stands in ``state`` (a ``State`` from ``graph.states()``).
 
     labels: name -> display text for the leaves and the output (default: the names themselves).
     legend: (word for values, word for gradients), shown top right in their colours; None: no legend.
     big: presentation mode (larger type, circles and arrows). positions: see ``layout``.
+    height: the figure's height in px (default: 80 a row); max_height: at most this (a projector's screen).
     """
     labels, pos = labels or {}, layout(graph, positions)
     xs = [p[0] for p in pos.values()]
@@ -285,7 +287,8 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
     # Room above for the legend where the output's name would sit under it (a one-row graph).
     top = 1.0 if legend and pos["__out__"][1] - min(ys) < 0.8 else 0.45
     return go.Figure(data=[_node_trace(graph, state, pos, look)], layout={
-        **_base(big, height or (60 + 80 * (max(ys) - min(ys) + top + 0.55))), "annotations": annotations,
+        **_base(big, height or min(60 + 80 * (max(ys) - min(ys) + top + 0.55), max_height or float("inf"))),
+        "annotations": annotations,
         "dragmode": False, "hovermode": "closest", "margin": dict(l=left, r=right, t=10, b=10),
         # the names live in the margins (``_margins``); the range holds the circles and arrows
         "xaxis": dict(visible=False, range=[min(xs) - 0.1, max(xs)], fixedrange=True),
