@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import wait_for_app
 
@@ -14,6 +15,8 @@ pytestmark = pytest.mark.browser
 
 SHOPPING_STEPS = 8  # apples_oranges: 4 nodes forward, 4 backward
 NETWORK_STEPS = 9  # backprop.network_state.N_STEPS: start, 4 forward, 4 backward, the update
+NETWORK_HEADLINES = ["Forward 1 of 4", "Forward 2 of 4", "Forward 3 of 4", "Forward 4 of 4", "Backward 1 of 4",
+                     "Backward 2 of 4", "Backward 3 of 4", "Backward 4 of 4", "One update"]
 SHOTS = Path(os.environ.get("FLOW_SHOTS", tempfile.gettempdir()))  # screenshots to look at
 BOX = ("sel => { const e = document.querySelector(sel); if (!e) return null;"
        " const r = e.getBoundingClientRect(); return r.height > 0 ? {x: r.x, y: r.y, width: r.width,"
@@ -69,8 +72,12 @@ def test_clicker_walks_the_chapter_and_back_one_screen_per_step(app_url, page):
     for k in range(NETWORK_STEPS + 1):
         press(page, "PageDown", "network", k)
         at(page, "network", k, *net)
+        if k:  # step 0 is the input; then the layers, forward and backward, and the update
+            expect(page.get_by_role("heading", name=NETWORK_HEADLINES[k - 1])).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280, f"network step {k}"
         if k in (5, 8):
             page.screenshot(path=str(SHOTS / f"network-{k}.png"))
+    expect(page.get_by_text("loss after")).to_be_visible()  # the update: the loss before and after
     page.keyboard.press("PageDown")
     page.wait_for_url(re.compile(r"/gradient_check\?"))
     page.get_by_text(re.compile(r"^1 of \d+$")).wait_for()
@@ -82,9 +89,7 @@ def test_clicker_walks_the_chapter_and_back_one_screen_per_step(app_url, page):
     at(page, "network", NETWORK_STEPS, *net)
     press(page, "PageUp", "network", NETWORK_STEPS - 1)
     at(page, "network", NETWORK_STEPS - 1, *net)
-    page.goto(f"{app_url}/network?present=1&step=1")
-    at(page, "network", 1, *net)
-    press(page, "PageUp", "network", 0)
+    press(page, "Home", "network", 0)  # Home: the first step
     at(page, "network", 0, *net)
     press(page, "PageUp", "shopping", SHOPPING_STEPS)  # at /network's first step: the shopping graph at its last
     at(page, "shopping", SHOPPING_STEPS, *shop)

@@ -97,7 +97,7 @@ VIEWS = {  # name -> (page, query)
     "home": ("pages/home.py", {}),
     "shopping": ("pages/shopping.py", {"step": "5"}),
     "shopping_sigmoid": ("pages/shopping.py", {"preset": "sigmoid", "step": "7"}),
-    "shopping_softmax": ("pages/shopping.py", {"preset": "softmax", "step": "20"}),
+    "shopping_softmax": ("pages/shopping.py", {"preset": "softmax_loss", "step": "20"}),
     "shopping_expression": ("pages/shopping.py", {"preset": "expression", "expr": "log(x) * y + exp(z)", "step": "3"}),
     "network": ("pages/network.py", {"n": "3", "step": "6"}),
     "network_tiny": ("pages/network.py", {"net": "tiny", "step": "5"}),
