@@ -114,15 +114,16 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "after_pages: runs after every other test (it checks what they recorded)")
 
 
-# Two groups for the two cores (pytest.ini runs ``-n 2 --dist loadgroup``): the browser tests against the
-# shared server (``app_url``) on one worker; everything else on the other: NumPy, AppTest, and the tests
-# that start servers of their own (nginx and its replicas, a fresh server for a bookmark or a hall, the
-# load benchmark), which take about as long. ``after_pages`` tests stay with the AppTest pages whose
-# catalogue reads they check.
+# Two groups for the two cores (pytest.ini runs ``-n 2 --dist loadgroup``), about equally long: the browser
+# tests against the shared server (``app_url``), with the hall and the load benchmark (servers of their
+# own, driven by websocket sessions), on one worker; everything else on the other: NumPy, AppTest, and
+# the browser tests that start servers of their own (nginx and its replicas, fresh servers for
+# bookmarks). ``after_pages`` tests stay with the AppTest pages whose catalogue reads they check.
+WITH_SHARED = {"test_hall.py", "test_load_bench.py"}
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Tests marked ``after_pages`` run last: they check what every page test has recorded."""
     items.sort(key=lambda item: item.get_closest_marker("after_pages") is not None)
     for item in items:
-        shared = "app_url" in getattr(item, "fixturenames", ())
+        shared = "app_url" in getattr(item, "fixturenames", ()) or item.path.name in WITH_SHARED
         item.add_marker(pytest.mark.xdist_group("shared_server" if shared else "own_process"))
