@@ -174,7 +174,8 @@ def live_view(v):
     snap = run.snapshot(max_points=LIVE_POINTS)
     _progress(v, snap)
     _messages(v, snap)
-    height = 270 if v.big else 290  # on a 1280x720 projector: the moment bar, its line, controls and these
+    # On a 1280x720 projector: the moment bar, its line, controls, a note on a busy server and these.
+    height = 255 if v.big else 290
     markers = _markers(v.T, snap.adjustments)
     if snap.state == live.RUNNING:  # redrawn twice a second: a canvas, cheap for the browser
         data = figs.live_curves_data(snap.loss, snap.evals, labels=_live_labels(v.T), big=v.big, markers=markers)

@@ -38,12 +38,14 @@ def press(page, key, path, step):
     shows the step before, so a second press cannot skip one)."""
     want = re.compile(rf"/{path}\?(.*&)?step={step}(&|$)")
     for _ in range(3):
+        page.evaluate("document.activeElement && document.activeElement.blur()")  # keys go to the page
         page.keyboard.press(key)
         try:
             page.wait_for_url(want, timeout=15_000)
             return
         except Exception:  # noqa: BLE001 - pressed too early; press again
             continue
+    page.screenshot(path=str(SHOTS / f"flow-stuck-{path}-{step}.png"))  # what the lecturer would see
     page.wait_for_url(want)
 
 
