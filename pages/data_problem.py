@@ -23,6 +23,18 @@ def words():
     return {"home": chrome.text("home"), "data": chrome.text("data")}
 
 
+def what_text(W, status):
+    """A source's status without its name ("5,000 training + 10,000 test images"); file and folder as plain text."""
+    file, folder = chrome.escape_markdown(status.file), chrome.escape_markdown(status.folder)
+    return W["home"]["status"][status.code].format(n_train=status.n_train, n_test=status.n_test, folder=folder,
+                                                   file=file)
+
+
+def source_line(W, status):
+    """A source's name and status, as Home lists it ("bundled sample: 5,000 training + 10,000 test images")."""
+    return W["home"]["source_line"].format(name=W["home"]["source_names"][status.source], status=what_text(W, status))
+
+
 def status_text(W, status):
     """A SourceStatus that is not "present" in a sentence: what is wrong, and for a damaged file how to
     restore it. File and folder are shown as plain text."""
@@ -30,8 +42,7 @@ def status_text(W, status):
     file, folder = chrome.escape_markdown(status.file), chrome.escape_markdown(status.folder)
     if status.source not in H["source_names"]:  # a file outside every known source
         return D["unknown_file"].format(file=file, folder=folder)
-    what = H["status"][status.code].format(n_train=status.n_train, n_test=status.n_test, folder=folder, file=file)
-    text = H["source_line"].format(name=H["source_names"][status.source], status=what)  # as Home lists it
+    text = source_line(W, status)
     if status.code in BROKEN:
         text = H["broken"].format(status=text, fix=H["fix"][status.source].format(folder=folder))
     return text

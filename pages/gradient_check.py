@@ -282,10 +282,7 @@ if (config.method == "loop" and key not in st.session_state.get("gc_checks", {})
         and st.session_state.get("gc_loop_ok") != key):
     # Measured once per configuration: the button's label shows it, and a widget's id follows its label,
     # so a label that changed between two runs would lose the click.
-    estimates = st.session_state.setdefault("gc_loop_estimates", {})
-    if key not in estimates:
-        estimates[key] = loop_seconds_estimate(config, data.x_train, data.t_train)
-    estimate = estimates[key]
+    estimate = remember("gc_loop_estimates", key, lambda: loop_seconds_estimate(config, data.x_train, data.t_train))
     if estimate > LOOP_ASK_S:  # a long wait should be a choice, with the quick way out next to it
         st.warning(T["loop_slow"].format(entries=config.n_entries(), images=config.batch_size,
                                          time=duration_text(estimate)))

@@ -27,25 +27,19 @@ st.subheader(T["data_heading"])
 W = data_problem.words()  # a source's line, and a damaged one's fix, as every page words them
 
 
-def status_text(status):
-    """A data source's status (codes and values from backprop.datasets) in this page's words, without its name."""
-    return T["status"][status.code].format(n_train=status.n_train, n_test=status.n_test, folder=status.folder,
-                                           file=status.file)
-
-
 BROKEN = data_problem.BROKEN
 in_use = datasets.source_status(chrome.dataset_in_use())
 if in_use.code in BROKEN:
     st.error(data_problem.status_text(W, in_use), icon=":material/broken_image:")
 else:
-    st.markdown(T["data_in_use"].format(name=T["source_names"][in_use.source], status=status_text(in_use)))
+    st.markdown(T["data_in_use"].format(name=T["source_names"][in_use.source], status=data_problem.what_text(W, in_use)))
 if not chrome.presenting():
     def line(s):
         icon = ":material/check_circle:" if s.present else (
             ":material/error:" if s.code in BROKEN else ":material/radio_button_unchecked:")
         shown = data_problem.status_text(W, s)
         if s.code in BROKEN and s.source == in_use.source:  # its fix is said above
-            shown = T["source_line"].format(name=T["source_names"][s.source], status=status_text(s))
+            shown = data_problem.source_line(W, s)
         return f"- {icon} {shown}"
 
     st.markdown("\n".join(line(datasets.source_status(name)) for name in datasets.SOURCES))

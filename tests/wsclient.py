@@ -43,6 +43,7 @@ class Session:
         self._changed = asyncio.Condition()
         self._auto = {}  # fragment id -> its timed rerun task
         self._intervals = {}  # fragment id -> the interval its task keeps
+        self._fragments = {}  # widget id -> the fragment that drew it (a click reruns just that fragment)
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -103,7 +104,6 @@ class Session:
     # --- reading ---------------------------------------------------------------------------------------
 
     async def _read(self):
-        self._fragments = {}
         written = set()
         async for data in self.socket:
             msg = ForwardMsg()
