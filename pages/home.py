@@ -11,12 +11,13 @@ T = chrome.text("home")
 st.title(T["title"])
 st.markdown(T["intro"])
 
-cols = st.columns(3)
-for col, (page, key, icon) in zip(cols, [
+EXPLORERS = [  # the chapter's order, as the navigation and the clicker walk it
     ("pages/shopping.py", "shopping", ":material/shopping_cart:"),
+    ("pages/network.py", "network", ":material/account_tree:"),
     ("pages/gradient_check.py", "gradient_check", ":material/rule:"),
     ("pages/training.py", "training", ":material/monitoring:"),
-]):
+]
+for col, (page, key, icon) in zip(st.columns(len(EXPLORERS)), EXPLORERS):
     with col.container(border=True, height="stretch"):
         st.page_link(page, label=T[f"{key}_title"], icon=icon)
         st.markdown(T[f"{key}_blurb"])

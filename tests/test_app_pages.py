@@ -15,7 +15,7 @@ def test_page_renders(page):
 def test_home_names_explorers_dataset_and_credits():
     at = open_page()
     links = [link.proto.label for link in at.get("page_link")]
-    assert links == ["Shopping graph", "Gradient check", "Live training"]
+    assert links == ["Shopping graph", "Inside the network", "Gradient check", "Live training"]  # the chapter order
     body = " ".join(m.value for m in at.markdown)
     for words in ("bundled sample: 5,000 training + 10,000 test images", "LeCun", "Koki Sait"):
         assert words in body, words
