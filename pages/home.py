@@ -17,7 +17,8 @@ EXPLORERS = [  # the chapter's order, as the navigation and the clicker walk it
     ("pages/gradient_check.py", "gradient_check", ":material/rule:"),
     ("pages/training.py", "training", ":material/monitoring:"),
 ]
-for col, (page, key, icon) in zip(st.columns(len(EXPLORERS)), EXPLORERS):
+cells = [col for _ in range(2) for col in st.columns(2)]  # two by two: a title stays whole in every language
+for col, (page, key, icon) in zip(cells, EXPLORERS):
     with col.container(border=True, height="stretch"):
         st.page_link(page, label=T[f"{key}_title"], icon=icon)
         st.markdown(T[f"{key}_blurb"])
