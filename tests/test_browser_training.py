@@ -116,10 +116,17 @@ def test_a_bookmark_of_every_knob_comes_back_on_a_fresh_server_in_a_fresh_browse
         context.close()
 
 
-def inside(page, locator):
-    box = locator.bounding_box()
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720 and box["x"] >= 0 and \
-        box["x"] + box["width"] <= 1280
+def inside(page, locator, settle=5.0):
+    """True once the element lies inside the 1280x720 screen: a rerun may still be moving the page for a moment."""
+    deadline = time.monotonic() + settle
+    while True:
+        box = locator.bounding_box()
+        if box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720 and box["x"] >= 0 and \
+                box["x"] + box["width"] <= 1280:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 MOMENT_VIEWS = [  # (figure, explanation) of each moment on the projector
