@@ -8,9 +8,11 @@ for ``backprop.figures.graph``, the other the reverse) and hand one of them a ha
 ``cannot import name 'graph_figure'``, ``partially initialized module 'pandas'`` (seen with 20
 websocket sessions, tests/test_hall.py). app.py and every page script import this package before
 anything else of the project, so the first session imports everything while the others wait on this
-package's one lock; later runs find it all in ``sys.modules``. It also tunes the server's allocator,
-once, whichever page is opened first.
+package's one lock; later runs find it all in ``sys.modules``. It also tunes the server's allocator
+and moves the imported modules out of the garbage collector's way, once, whichever page is opened
+first (Streamlit's full collection after every run is off: .streamlit/config.toml).
 """
+import gc
 import importlib
 import pkgutil
 from pathlib import Path
@@ -36,4 +38,5 @@ def _modules():
 for _name in _modules():
     importlib.import_module(_name)
 
+gc.freeze()  # what was imported stays for the server's life: Python's collector no longer walks it
 backprop.live.tune_allocator()  # once per server: freed weights and uploads go back to the OS (backprop/live/allocator.py)

@@ -13,7 +13,9 @@ button's ``trigger_value`` and the page's script hash (as the browser does once 
 named the page: a fragment's ``st.rerun()`` reruns that page, not the home page); it reads every ``ForwardMsg``: ``new_session`` starts a run, ``delta``
 puts an element at its path, ``script_finished`` ends the run, ``page_info_changed`` is the URL the
 page wrote, ``auto_rerun`` asks for a fragment's timed reruns at an interval (the latest one counts, a whole run
-starts them afresh, ``stop_auto_rerun`` ends them), which it sends as the browser does.
+starts them afresh, ``stop_auto_rerun`` ends them), which it sends as the browser does. Every run,
+a fragment's too, begins with ``new_session``; a fragment's names its fragments in
+``metadata.run.fragment_ids`` and leaves the whole run's timers and elements alone.
 Widgets other than the clicked button keep the values the server holds for them (none are sent).
 127.0.0.1 only: the caller gives the URL of a server it started.
 """
@@ -109,10 +111,11 @@ class Session:
             msg = ForwardMsg()
             msg.ParseFromString(data)
             kind = msg.WhichOneof("type")
-            if kind == "new_session":
-                self._stop_ticks(list(self._auto))  # a whole run (a fragment's sends none) defines its fragments again
+            if kind == "new_session":  # every run starts with one; a fragment's names its fragments
                 self.page_hash = msg.new_session.page_script_hash  # the browser names its page by it from now on
-                written = set()  # what this run draws; the last run's elements stay until it ends
+                if not msg.metadata.run.fragment_ids:  # a whole run defines its fragments (and timers) again
+                    self._stop_ticks(list(self._auto))
+                    written = set()  # what this run draws; the last run's elements stay until it ends
             elif kind == "delta":
                 path = tuple(msg.metadata.delta_path)
                 written.add(path)
