@@ -162,16 +162,16 @@ def first_layer_weights(net, n_units=None):
     return W1[:, :n].T.astype(np.float64).reshape(n, SIDE, SIDE)
 
 
-def tile_images(images, n_cols, gap=1, fill=np.nan):
+def tile_images(images, n_cols, gap=1, fill=np.nan, dtype=np.float64):
     """Lay (n, h, w) images out row by row in one 2-D array, ``gap`` pixels of ``fill`` between them.
 
-    Returns (rows * (h + gap) - gap, n_cols * (w + gap) - gap) float64; unused cells are ``fill``.
+    Returns (rows * (h + gap) - gap, n_cols * (w + gap) - gap) of ``dtype``; unused cells are ``fill``.
     """
-    images = np.asarray(images, dtype=np.float64)
+    images = np.asarray(images, dtype=dtype)
     n, h, w = images.shape
     n_cols = max(1, min(int(n_cols), n))
     n_rows = -(-n // n_cols)
-    out = np.full((n_rows * (h + gap) - gap, n_cols * (w + gap) - gap), fill, dtype=np.float64)
+    out = np.full((n_rows * (h + gap) - gap, n_cols * (w + gap) - gap), fill, dtype=dtype)
     for i, img in enumerate(images):
         r, c = divmod(i, n_cols)
         out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = img

@@ -7,7 +7,9 @@ steps/s, then opens N sessions, each speaking Streamlit's websocket protocol as 
 (tests/wsclient.py: the page's first run, button clicks, the live fragment's timed reruns), so that the
 machine's two cores measure the server, not N Chromium tabs: each opens /training and presses Start
 (the book's chapter 5 run, made long enough to last), and ``--shoppers`` more step /shopping with Next.
-After ``--seconds`` of training every session presses Pause and waits for "Paused"; all sessions close
+After ``--seconds`` of training every session presses Pause, the N clicks evenly spread over
+``--pause-spread`` seconds (default 3: a hall told to pause; 0 puts them in the same instant), and waits
+for "Paused"; all sessions close
 and the benchmark waits (at most 60 s) until the server is idle again.
 Everything is bounded in count and time; it stops by itself.
 
@@ -111,8 +113,9 @@ def core_steps_per_s():
 # reruns of the live fragment included: N students cost the machine what they cost the server, not N
 # Chromium tabs, so the figures are the server's.
 
-async def trainer(url, result, start_gate, pause_gate, timeout):
-    """One student: open /training, Start, wait for the signal, Pause, read the run's own timing line."""
+async def trainer(url, result, start_gate, pause_gate, timeout, pause_delay=0.0):
+    """One student: open /training, Start, wait for the signal, Pause (``pause_delay`` s after it), read
+    the run's own timing line."""
     s = None
     try:
         async with Session.open(url, "/training", "iterations=200000", timeout) as session:
@@ -121,6 +124,7 @@ async def trainer(url, result, start_gate, pause_gate, timeout):
             await s.click("training_btn_start")
             await s.wait_for(lambda s: RUNNING.search(s.text()), timeout)
             await pause_gate
+            await asyncio.sleep(pause_delay)
             clicked = time.perf_counter()
             await s.click("training_btn_pause")
             await s.wait_for(lambda s: PAUSED.search(s.text()) and TIMING.search(s.text()), timeout)
@@ -155,13 +159,15 @@ async def shopper(url, result, stop, timeout):
         result["error"] = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"
 
 
-async def drive(url, sessions, shoppers, seconds, timeout):
+async def drive(url, sessions, shoppers, seconds, timeout, pause_spread=0.0):
     loop = asyncio.get_running_loop()
+    # the hall pauses when the lecturer says so: each student within ``pause_spread`` s (evenly spread)
+    delays = [pause_spread * i / max(sessions - 1, 1) for i in range(sessions)]
     trainers = [{} for _ in range(sessions)]
     shopping = [{} for _ in range(shoppers)]
     pause_gate, stop = loop.create_future(), loop.create_future()
     gates = [loop.create_future() for _ in range(sessions)]
-    tasks = [asyncio.create_task(trainer(url, r, g, pause_gate, timeout)) for r, g in zip(trainers, gates)]
+    tasks = [asyncio.create_task(trainer(url, r, g, pause_gate, timeout, d)) for r, g, d in zip(trainers, gates, delays)]
     tasks += [asyncio.create_task(shopper(url, r, stop, timeout)) for r in shopping]
     await asyncio.wait(gates, timeout=timeout)
     await asyncio.sleep(seconds)  # every student trains meanwhile
@@ -231,12 +237,15 @@ def main(argv=None):
     parser.add_argument("--sessions", type=int, default=30, help="browser sessions that train (1-80)")
     parser.add_argument("--shoppers", type=int, default=None, help="sessions stepping /shopping (default N/5, >= 1)")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of training before Pause (1-120)")
+    parser.add_argument("--pause-spread", type=float, default=3.0,
+                        help="seconds over which the sessions press Pause, evenly spread (0-30; 0: all at once)")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds any one wait may take (5-300)")
     parser.add_argument("--no-core", action="store_true", help="skip the backprop.bench measurement")
     args = parser.parse_args(argv)
     sessions = min(max(args.sessions, 1), 80)
     shoppers = min(max(args.shoppers if args.shoppers is not None else max(1, sessions // 5), 0), 20)
     seconds, timeout = min(max(args.seconds, 1.0), 120.0), min(max(args.timeout, 5.0), 300.0)
+    pause_spread = min(max(args.pause_spread, 0.0), 30.0)
     core = None if args.no_core else core_steps_per_s()
     with running_app() as server:  # 127.0.0.1 on a free port
         url = server.url
@@ -245,11 +254,12 @@ def main(argv=None):
         time.sleep(1.0)
         with Sampler(pid) as sampler:
             baseline_rss, _ = sampler.now()
-            trainers, shopping = asyncio.run(drive(url, sessions, shoppers, seconds, timeout))
+            trainers, shopping = asyncio.run(drive(url, sessions, shoppers, seconds, timeout, pause_spread))
             idle, idle_rss = wait_idle(sampler)
         from backprop.live.pool import _env_number, cores
         trainer_processes = _env_number("BACKPROP_TRAINERS", cores())
-        record = {"sessions": sessions, "shoppers": shoppers, "seconds": seconds, "trainers": trainer_processes,
+        record = {"sessions": sessions, "shoppers": shoppers, "seconds": seconds, "pause_spread_s": pause_spread,
+                  "trainers": trainer_processes,
                   "peak_rss_mb": round(sampler.peak_rss, 1), "peak_processes": sampler.peak_processes,
                   "baseline_rss_mb": round(baseline_rss, 1),
                   **summarise(trainers, shopping, trainer_processes, core),

@@ -38,5 +38,14 @@ def _modules():
 for _name in _modules():
     importlib.import_module(_name)
 
+# Plotly's first figure from a NumPy array makes narwhals scan every installed package's entry points
+# (about a second, remembered afterwards, but not locked): the first Pause of a hall, when 30 paused
+# pages draw their first Plotly charts at once, did it 30 times over and every page waited 9-13 s.
+# Doing it here, once, before any session draws.
+import numpy as _np  # noqa: E402
+import plotly.graph_objects as _go  # noqa: E402
+
+_go.Scatter(x=_np.zeros(1), y=_np.zeros(1))
+
 gc.freeze()  # what was imported stays for the server's life: Python's collector no longer walks it
 backprop.live.tune_allocator()  # once per server: freed weights and uploads go back to the OS (backprop/live/allocator.py)

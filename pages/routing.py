@@ -39,12 +39,17 @@ CHROME_PARAMS = ("lang", "present")
 PAGE_STATE = {"shopping": ("shop_",), "gradient_check": ("gc_",), "training": ("training_", "insp_")}
 
 
+@functools.lru_cache(maxsize=64)
+def _resolved(filename):
+    return Path(filename).resolve()  # a few stat calls: once per file name, not at every page run
+
+
 def _started_from_app(main_script):
     """True if app.py is on the call stack, i.e. this run is app.py's (its navigation ran the page)."""
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if filename.endswith(main_script.name) and Path(filename).resolve() == main_script:
+        if filename.endswith(main_script.name) and _resolved(filename) == main_script:
             return True
         frame = frame.f_back
     return False
@@ -55,7 +60,7 @@ def ensure_routed():
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:  # called outside a script run (a test reading a catalogue)
         return
-    if PagesManager.uses_pages_directory or not _started_from_app(Path(ctx.main_script_path).resolve()):
+    if PagesManager.uses_pages_directory or not _started_from_app(_resolved(ctx.main_script_path)):
         PagesManager.uses_pages_directory = False
         if st.session_state.get("chrome_rerouted"):  # one reroute is enough: never a loop
             log.warning("a page run still bypasses app.py after a reroute; showing it as it is")

@@ -2,7 +2,8 @@
 
 The training page calls ``render(net, x_test, t_test, class_names)`` with a private snapshot of its
 network. Tabs rerun on change and only the open one is drawn; the test-set predictions are computed
-once per set of weights (keyed by a hash of the weights) and kept in st.session_state["insp_cache"].
+once per set of weights (keyed by a hash of the weights) and kept in st.session_state["insp_cache"], and
+the weights' mosaic once per set of weights and size in st.session_state["insp_weights_cache"].
 """
 import streamlit as st
 
@@ -94,9 +95,13 @@ def _weights(T, big, net, x_test, t_test, class_names):
         shown = st.slider(T["weights_count"], 1, min(total, 200), min(total, 50), key="insp_units", width=400)
     if shown < total:
         st.caption(T["weights_of"].format(shown=shown, total=total))
-    fig = figs.weights_figure(insp.first_layer_weights(net, shown), n_cols=10, big=big,
-                              labels={"unit": T["hover_unit"], "pixel": T["hover_pixel"]})
-    _chart(fig, "insp_weights_fig", width="content")
+    labels = {"unit": T["hover_unit"], "pixel": T["hover_pixel"]}
+    key = (insp.net_fingerprint(net), shown, big, tuple(labels.values()))
+    cached = st.session_state.get("insp_weights_cache")  # one entry: a rerun of the same weights draws it again
+    if cached is None or cached[0] != key:
+        cached = st.session_state["insp_weights_cache"] = (
+            key, figs.weights_figure(insp.first_layer_weights(net, shown), n_cols=10, big=big, labels=labels))
+    _chart(cached[1], "insp_weights_fig", width="content")
 
 
 def _predictions(T, big, net, x_test, t_test, class_names):

@@ -3,6 +3,7 @@
 Pure functions: arrays in, a Plotly figure out. Images are uint8 (28, 28), 0 = paper, 255 = ink,
 drawn dark on light as on paper.
 """
+import functools
 import numpy as np
 import plotly.graph_objects as go
 
@@ -37,6 +38,22 @@ def _image_axes(fig, row=None, col=None, x_anchor="x"):
                      scaleanchor=x_anchor, constrain="domain", **kw)
 
 
+@functools.lru_cache(maxsize=16)
+def _hover_index(n, h, w, n_cols):
+    """(rows, cols, 3) unit number, pixel row and column of every cell of a mosaic from tile_images (gap 2).
+
+    Small integers, as Plotly sends them as one byte (two beyond 255 units) each: 50 tiles are 0.3 MB
+    for the browser, not the 2 MB of float64 everything; the same for every mosaic of this layout.
+    """
+    index = np.uint8 if n < 256 else np.uint16
+    label = lambda a: tile_images(a, n_cols, gap=2, fill=0, dtype=index)  # noqa: E731 - the values' layout
+    out = np.dstack([label(np.broadcast_to(np.arange(1, n + 1)[:, None, None], (n, h, w))),
+                     label(np.broadcast_to(np.arange(h)[:, None], (n, h, w))),
+                     label(np.broadcast_to(np.arange(w)[None, :], (n, h, w)))])
+    out.flags.writeable = False
+    return out
+
+
 def weights_figure(weights, *, labels, n_cols=10, tile_px=None, big=False, title=None):
     """Hidden units' incoming weights (n, 28, 28) as one mosaic of heatmaps; blue < 0 < red, symmetric range.
 
@@ -45,18 +62,14 @@ def weights_figure(weights, *, labels, n_cols=10, tile_px=None, big=False, title
     fixed size, ``tile_px`` screen pixels per unit, so the tiles are square with no padding around them.
     labels: dict with "unit" and "pixel" (words of the hover text).
     """
-    weights = np.asarray(weights, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float32)  # Plotly sends arrays as binary: 4 bytes a weight
     n, h, w = weights.shape
     n_cols = max(1, min(n_cols, n))
     n_rows = -(-n // n_cols)
-    tile = lambda a: tile_images(a, n_cols, gap=2)  # noqa: E731 - one layout for values and hover labels
-    units = tile(np.broadcast_to(np.arange(1, n + 1, dtype=np.float64)[:, None, None], (n, h, w)))
-    pix_r = tile(np.broadcast_to(np.arange(h, dtype=np.float64)[:, None], (n, h, w)))
-    pix_c = tile(np.broadcast_to(np.arange(w, dtype=np.float64)[None, :], (n, h, w)))
     zmax = float(np.percentile(np.abs(weights), 99.5)) or float(np.max(np.abs(weights))) or 1.0
     fig = go.Figure(go.Heatmap(
-        z=tile(weights), zmin=-zmax, zmax=zmax, zmid=0, colorscale=DIVERGING,
-        customdata=np.dstack([units, pix_r, pix_c]),
+        z=tile_images(weights, n_cols, gap=2, dtype=np.float32), zmin=-zmax, zmax=zmax, zmid=0,
+        colorscale=DIVERGING, customdata=_hover_index(n, h, w, n_cols),
         hovertemplate=labels["unit"] + " %{customdata[0]:.0f}, " + labels["pixel"]
                       + " (%{customdata[1]:.0f}, %{customdata[2]:.0f})<br>w = %{z:.3f}<extra></extra>",
         colorbar=dict(thickness=14, title=dict(text="w", side="top")), hoverongaps=False,
