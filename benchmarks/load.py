@@ -22,6 +22,9 @@ Prints ONE JSON line:
 - run_iterations_per_s_min / _median, slowest_vs_fair (slowest run / the mean run)
 - pause_p50_s / pause_p95_s: Pause click -> the page says "Paused"; shopping_step_p50_s / _p95_s: Next
   click -> the URL shows the next step
+- server_cores, trainer_cores, client_cores: the CPU each used while the sessions ran (1.0 = one core
+  the whole time): the server process, its trainer processes together, this benchmark's own sessions
+  (they share the machine: what the trainers get is what the other two leave)
 - idle_after_s: seconds from the last context closing until no trainer process is left and the RSS
   has settled (idle_rss_mb; baseline_rss_mb is the warmed-up server's before the sessions); load_average: the machine's, at the end
 """
@@ -64,6 +67,16 @@ def _children(pid):
     return kids
 
 
+def _cpu_s(pid):
+    """CPU seconds (user + system) the process has used so far, 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _rss_mb(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -81,6 +94,7 @@ class Sampler:
     def __init__(self, pid):
         self.pid = pid
         self.peak_rss = self.peak_processes = 0
+        self.trainer_cpu = {}  # trainer pid -> CPU seconds, as last seen (a process is gone once its runs are)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -90,6 +104,8 @@ class Sampler:
 
     def _run(self):
         while not self._stop.wait(0.2):
+            for kid in _children(self.pid):
+                self.trainer_cpu[kid] = max(self.trainer_cpu.get(kid, 0.0), _cpu_s(kid))
             rss, n = self.now()
             self.peak_rss, self.peak_processes = max(self.peak_rss, rss), max(self.peak_processes, n)
 
@@ -254,7 +270,12 @@ def main(argv=None):
         time.sleep(1.0)
         with Sampler(pid) as sampler:
             baseline_rss, _ = sampler.now()
+            cpu0, client0, wall0 = _cpu_s(pid), time.process_time(), time.perf_counter()
             trainers, shopping = asyncio.run(drive(url, sessions, shoppers, seconds, timeout, pause_spread))
+            wall = time.perf_counter() - wall0
+            cpu = {"server_cores": round((_cpu_s(pid) - cpu0) / wall, 2),
+                   "trainer_cores": round(sum(sampler.trainer_cpu.values()) / wall, 2),
+                   "client_cores": round((time.process_time() - client0) / wall, 2)}
             idle, idle_rss = wait_idle(sampler)
         from backprop.live.pool import _env_number, cores
         trainer_processes = _env_number("BACKPROP_TRAINERS", cores())
@@ -262,7 +283,7 @@ def main(argv=None):
                   "trainers": trainer_processes,
                   "peak_rss_mb": round(sampler.peak_rss, 1), "peak_processes": sampler.peak_processes,
                   "baseline_rss_mb": round(baseline_rss, 1),
-                  **summarise(trainers, shopping, trainer_processes, core),
+                  **summarise(trainers, shopping, trainer_processes, core), **cpu,
                   "idle_after_s": idle, "idle_rss_mb": idle_rss, "load_average": round(os.getloadavg()[0], 1)}
     print(json.dumps(record), flush=True)
     return 0 if record["errors"] == 0 else 1

@@ -4,6 +4,7 @@ same moment (on a fresh server, 19 of 20 tabs opening /shopping at once once got
 Each student is a real session speaking Streamlit's websocket protocol (tests/wsclient.py), as the
 browser does: 20 Chromium tabs on a 2-core machine would measure Chromium, not the server."""
 import asyncio
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -31,6 +32,27 @@ async def student(url, path, query, expected):
         return s.path, s.pages, s.exceptions, s.text()
 
 
+async def live_student(url):
+    """Start a run and watch, without a click: the live view must redraw itself, fragment run after
+    fragment run (each begins with a new_session message that must not stop the browser's timers)."""
+    async with Session.open(url, "/training", "iterations=100000", timeout=150) as s:
+        await s.click("training_btn_start")
+        seen = set()
+
+        def moving(s):
+            m = re.search(r"Iteration ([\d,]+) of", s.text())
+            if m and m.group(1) != "0":
+                seen.add(m.group(1))
+            return len(seen) >= 3
+
+        try:
+            await s.wait_for(moving, 90)
+        except TimeoutError:
+            raise AssertionError(f"the live view stopped redrawing at {sorted(seen)}: {s.texts()[:4]}") from None
+        await s.click("training_btn_stop")
+        return s.exceptions
+
+
 def test_a_hall_opening_bookmarks_at_once_on_a_fresh_server():
     async def hall(url):
         return await asyncio.gather(*(student(url, *BOOKMARKS[i % len(BOOKMARKS)]) for i in range(HALL)),
@@ -38,6 +60,7 @@ def test_a_hall_opening_bookmarks_at_once_on_a_fresh_server():
 
     with running_app() as url, ThreadPoolExecutor(1) as thread:  # nobody has run app.py on it yet
         results = thread.submit(asyncio.run, hall(url)).result()  # its own loop: Playwright's may run here
+        assert not thread.submit(asyncio.run, live_student(url)).result()
     failed = [r for r in results if isinstance(r, BaseException)]
     assert not failed, failed[:3]
     for path, pages, exceptions, text in results:

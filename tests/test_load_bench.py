@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIELDS = {"sessions", "shoppers", "trainers", "peak_rss_mb", "peak_processes", "baseline_rss_mb", "errors",
+FIELDS = {"sessions", "shoppers", "pause_spread_s", "trainers", "server_cores", "trainer_cores", "client_cores", "peak_rss_mb", "peak_processes", "baseline_rss_mb", "errors",
           "error_messages", "core_steps_per_s", "total_iterations_per_s", "total_train_steps_per_s", "vs_core",
           "run_iterations_per_s_min", "run_iterations_per_s_median", "slowest_vs_fair", "pause_p50_s",
           "pause_p95_s", "shopping_step_p50_s", "shopping_step_p95_s", "idle_after_s", "idle_rss_mb",

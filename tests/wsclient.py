@@ -84,17 +84,24 @@ class Session:
 
     async def click(self, key, timeout=60.0):
         """Press the button whose ``key`` is given (the id Streamlit derives from it ends with it), once
-        the run in progress has drawn it: as a person, who clicks what is on the screen."""
-        await self.wait_for(lambda s: not s.running, timeout)
+        the page shows it: as a person, who clicks what is on the screen even while the page is running
+        (a busy page's live view may never stop running for long; the browser sends the click at once)."""
+        await self.wait_for(lambda s: s._widget(key) is not None, timeout)
         await self.rerun(widget=self.widget_id(key), fragment_id=self._fragment_of(key))
 
-    def widget_id(self, key):
+    def _widget(self, key):
         for element in self.elements.values():
             kind = element.WhichOneof("type")
             widget = getattr(element, kind, None)
             if hasattr(widget, "id") and str(widget.id).endswith(f"-{key}"):
                 return widget.id
-        raise LookupError(f"no widget with key {key!r} on {self.path or 'home'}: {sorted(self.keys())}")
+        return None
+
+    def widget_id(self, key):
+        found = self._widget(key)
+        if found is None:
+            raise LookupError(f"no widget with key {key!r} on {self.path or 'home'}: {sorted(self.keys())}")
+        return found
 
     def keys(self):
         return {str(getattr(e, e.WhichOneof("type")).id).rsplit("-", 1)[-1] for e in self.elements.values()
