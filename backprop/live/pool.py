@@ -26,7 +26,7 @@ from .budget import images as budget_images, limits as budget_limits, run_bytes 
 from .messages import Close, ErrorInfo, Failed, Init, Pause, Run, Stopped
 from .spawn import start_process
 
-REFRESH_INTERVALS = (0.5, 1.0, 2.0)  # seconds between live redraws: quiet, busy, very busy server
+REFRESH_INTERVALS = (0.5, 1.0, 2.0, 4.0)  # seconds between live redraws: quiet, busy, very busy, overrun server
 IDLE_SECONDS = 3.0  # a trainer process without runs for this long ends (memory and processes back to idle)
 
 
@@ -324,7 +324,7 @@ class TrainerPool:
             return last
 
     def refresh_interval(self):
-        """Seconds between two redraws of a live view: 0.5, 1 or 2 as the server gets busier.
+        """Seconds between two redraws of a live view: 0.5, 1, 2 or 4 as the server gets busier.
 
         Busy means many runs stepping per trainer process, or the server itself using much of a core
         (many open pages redrawing): then every page redraws less often, leaving CPU to the rest.
@@ -332,7 +332,7 @@ class TrainerPool:
         with self._lock:
             running = len(self._running)
         busy = max(running / (8 * self.trainers), self.server_cpu() / 0.4)
-        level = 0 if busy < 1 else 1 if busy < 2 else 2
+        level = min(int(busy), len(REFRESH_INTERVALS) - 1)  # 8, 16, 24 runs per process (or 40%, 80%, 120% CPU)
         if level < self._level and busy > self._level - 0.25:
             level = self._level  # calm down a little below the threshold first: no flapping between rates
         self._level = level

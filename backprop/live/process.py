@@ -52,6 +52,7 @@ class TrainingProcess:
         self.losses, self.evals, self.ratio_its, self.ratios = [], [], [], []
         self.eval_seconds = 0.0
         self.last_flush = self.last_checkpoint = time.perf_counter()
+        self.spacing = 1.0  # reports and checkpoints this many times further apart (the worker's crowd)
 
     def serve(self):
         """This run alone: obey messages and step until told to close."""
@@ -75,9 +76,9 @@ class TrainingProcess:
                 break
         if self.running:
             now = time.perf_counter()
-            if now - self.last_flush >= FLUSH_EVERY:
+            if now - self.last_flush >= FLUSH_EVERY * self.spacing:
                 self.flush()
-                if now - self.last_checkpoint >= CHECKPOINT_SECONDS:
+                if now - self.last_checkpoint >= CHECKPOINT_SECONDS * self.spacing:
                     self.checkpoint()
 
     def handle(self, message):

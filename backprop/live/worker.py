@@ -6,7 +6,8 @@ messages.py. ``(None, Close())`` ends the process.
 
 Fair time-slicing: the runs that are running take turns, each stepping for SLICE seconds (at least
 one step or evaluation chunk); the socket is read between two slices, so a Pause waits for at most
-one slice of another run. Equal slices give every run the same share of this process's CPU.
+one slice of another run. Equal slices give every run the same share of this process's CPU. Beyond
+CROWD running runs each reports (every FLUSH_EVERY s) and checkpoints proportionally less often.
 """
 import collections
 import os
@@ -22,6 +23,7 @@ from .process import TrainingProcess, restore_trainer
 from .shared import shared_dataset
 
 SLICE = 0.01  # seconds of stepping per turn
+CROWD = 8  # running runs per process beyond which each reports (and checkpoints) proportionally less often
 
 
 class _Outbox:
@@ -54,6 +56,12 @@ class Worker:
         """Give the next running run one slice (a new round once every running run has had one)."""
         if not self._turns:
             self._turns.extend(key for key, run in self.runs.items() if run.running)
+            # Many runs: each reports less often, so that the server reads a bounded number of messages a
+            # second (a hall of 60 on two processes sent 600 a second, more than a busy server's router
+            # threads could take, and the processes waited on their sockets instead of training).
+            spacing = max(1.0, len(self._turns) / CROWD)
+            for run in self.runs.values():
+                run.spacing = spacing
         while self._turns:
             run = self.runs.get(self._turns.popleft())
             if run is not None and run.running:
