@@ -11,6 +11,7 @@ import numpy as np
 
 from .net import TwoLayerNet
 from .training import Trainer, TrainConfig
+from .urlstate import Problem, echo
 
 MAX_N = 8
 TRAIN_STEPS = 500
@@ -42,15 +43,6 @@ class NetSetup:
     step: int = 0
 
 
-@dataclass(frozen=True)
-class ParamWarning:
-    """Why a URL parameter was ignored: ``code`` is a key of the page's catalogue (``bad_value``)."""
-
-    code: str
-    key: str
-    value: str
-
-
 def _read(kind, allowed, raw):
     """The typed value of one parameter, or None if it is not allowed."""
     raw = raw.strip()
@@ -69,7 +61,8 @@ def _read(kind, allowed, raw):
 
 
 def parse_params(params):
-    """(NetSetup, [ParamWarning]) from query parameters (str or list of str: the last counts); others ignored."""
+    """(NetSetup, [urlstate.Problem]) from query parameters (str or list of str: the last counts); others
+    ignored. A problem's ``code`` is a key of the page's catalogue (``bad_value``)."""
     values, warnings = {}, []
     for name, (kind, allowed, _default) in FIELDS.items():
         if name not in params:
@@ -78,7 +71,7 @@ def parse_params(params):
         raw = str(raw[-1] if isinstance(raw, (list, tuple)) else raw)
         value = _read(kind, allowed, raw)
         if value is None:
-            warnings.append(ParamWarning("bad_value", name, raw))
+            warnings.append(Problem("bad_value", name, echo(raw)))
         else:
             values[name] = value
     return NetSetup(**values), warnings

@@ -35,6 +35,11 @@ class Preset:
     positions: tuple = ()
 
     @property
+    def drawn_at(self):
+        """name -> (column, row) where the book draws each node, or None: the figure lays it out."""
+        return {name: (c, r) for name, c, r in self.positions} or None
+
+    @property
     def defaults(self):
         return dict(self.leaves)
 

@@ -98,15 +98,16 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def now(self):
-        kids = _children(self.pid)
+    def now(self, kids=None):
+        kids = _children(self.pid) if kids is None else kids
         return _rss_mb(self.pid) + sum(_rss_mb(k) for k in kids), len(kids)
 
     def _run(self):
         while not self._stop.wait(0.2):
-            for kid in _children(self.pid):
+            kids = _children(self.pid)  # one walk of /proc a sample, for the CPU and the RSS
+            for kid in kids:
                 self.trainer_cpu[kid] = max(self.trainer_cpu.get(kid, 0.0), _cpu_s(kid))
-            rss, n = self.now()
+            rss, n = self.now(kids)
             self.peak_rss, self.peak_processes = max(self.peak_rss, rss), max(self.peak_processes, n)
 
     def __enter__(self):

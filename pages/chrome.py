@@ -36,6 +36,7 @@ import functools
 import json
 import re
 import tomllib
+from collections import OrderedDict
 from pathlib import Path
 
 import streamlit as st
@@ -155,6 +156,25 @@ def escape_markdown(value):
     value = "".join(" " if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in str(value))
     value = _AUTOLINK.sub(lambda m: "\u2060@" if m.group() == "@" else m.group() + "\u2060", value)
     return "".join("\\" + c if c.isascii() and not c.isalnum() and not c.isspace() else c for c in value)
+
+
+def remember(store, key, compute, keep=1):
+    """compute() once per ``key`` in this session (st.session_state[store]), keeping the ``keep`` most
+    recent results: a rerun with the same inputs finds its result, and memory stays bounded."""
+    cache = st.session_state.setdefault(store, OrderedDict())
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    cache[key] = compute()
+    while len(cache) > keep:
+        cache.popitem(last=False)
+    return cache[key]
+
+
+def code_text(value):
+    """A link's value inside a catalogue's code span (`` `step={value}` ``): cut to urlstate.ECHO_CHARS,
+    no backtick or control character to break out of the span (inside one, Markdown makes no link)."""
+    return urlstate.echo("".join("ˋ" if c == "`" else " " if ord(c) < 32 else c for c in str(value)))
 
 
 def warn_param(template, **fields):

@@ -6,7 +6,6 @@ holds the wrong layers and ``backprop.figures.gradcheck`` plots. Results are rem
 by their configuration, so a rerun that changes nothing recomputes nothing.
 """
 import time
-from collections import OrderedDict
 
 import pages  # noqa: F401,I001 - first: imports every module the pages use, once, in one order (pages/__init__.py)
 
@@ -117,14 +116,7 @@ class Progress:
 
 def remember(store, key, compute):
     """compute() once per key per session, keeping the KEEP most recent results."""
-    cache = st.session_state.setdefault(store, OrderedDict())
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    cache[key] = compute()
-    while len(cache) > KEEP:
-        cache.popitem(last=False)
-    return cache[key]
+    return chrome.remember(store, key, compute, keep=KEEP)
 
 
 # State: the URL (a bookmark, Back/Forward, a moment) or the widgets, then repairs before they are drawn ---

@@ -267,14 +267,8 @@ def setup_panel(setup, accuracy):
         st.caption(T["trained_caption"].format(steps=S.TRAIN_STEPS, accuracy=f"{accuracy:.1%}"))
 
 
-def _echo(value):
-    """A link's value inside a warning's code span: short, no backtick or control character to break out."""
-    value = "".join("ˋ" if c == "`" else " " if ord(c) < 32 else c for c in str(value))
-    return value if len(value) <= 40 else value[:40] + "…"
-
-
 def warnings_box():
-    problems = "; ".join(T[f"warn_{w.code}"].format(key=w.key, value=_echo(w.value)) for w in ss.net_warnings)
+    problems = "; ".join(T[f"warn_{w.code}"].format(key=w.name, value=chrome.code_text(w.value)) for w in ss.net_warnings)
     st.warning(T["url_warning"].format(problems=problems), icon=":material/link_off:")
 
 

@@ -16,7 +16,7 @@ import pages  # noqa: F401,I001 - first: imports every module the pages use, onc
 from backprop import graph as G
 from backprop import presets as P
 from backprop.expr import ExpressionError
-from backprop.figures.graph import graph_figure, layout as graph_layout
+from backprop.figures.graph import graph_figure, width as graph_width
 from pages import chrome
 from pages import graph_tex as tex
 from pages import shopping_panels as panels
@@ -70,12 +70,6 @@ _arrived = chrome.arrived_at("shopping", (P.PRESETS[ss.shop_preset].n_steps if s
                                           else P.from_expression(ss.shop_expr).n_steps) + 1)
 if _arrived is not None:  # from the chapter (``last`` from /network's PageUp): the step is the moment
     ss.shop_step, ss.shop_playing = _arrived, False
-
-
-def _echo(value):
-    """A link's value inside a warning's code span: short, no backtick or control character to break out."""
-    value = "".join("ˋ" if c == "`" else " " if ord(c) < 32 else c for c in str(value))
-    return value if len(value) <= 40 else value[:40] + "…"
 
 
 def current_preset():
@@ -347,11 +341,11 @@ def warnings_box():
     problems = []
     for w in ss.shop_warnings:
         if w.code == "bad_expression":
-            reason = T[f"expr_{w.reason}"].format(value=_echo(w.value), limit=_echo(w.value))
+            reason = T[f"expr_{w.reason}"].format(value=chrome.code_text(w.value), limit=chrome.code_text(w.value))
             problems.append(T["warn_bad_expression"].format(reason=reason, pos=(w.pos or 0) + 1,
                                                             default=P.DEFAULT_EXPRESSION))
         else:
-            problems.append(T[f"warn_{w.code}"].format(key=_echo(w.key), value=_echo(w.value), default=default))
+            problems.append(T[f"warn_{w.code}"].format(key=chrome.code_text(w.key), value=chrome.code_text(w.value), default=default))
     st.warning(T["url_warning"].format(problems="; ".join(problems)), icon=":material/link_off:")
 
 
@@ -398,7 +392,7 @@ def stepper():
                        legend=(T["legend_value"], T["legend_grad"]), big=big,
                        height=400 if preset.key in SHOPPING else None,
                        max_height=410 if big else None,  # a projector: the graph and its step on one screen
-                       positions={name: (c, r) for name, c, r in preset.positions} or None)
+                       positions=preset.drawn_at)
     alt = T["alt"].format(where=plain_where, out=graph.output, value=G.fmt(state.values.get(graph.output)))
     (projector_view if big else desk_view)(preset, graph, state, (values, problem), (fig, alt))
 
@@ -421,9 +415,9 @@ def _chart(fig, alt):
 
 def projector_view(preset, graph, state, inputs, figure):
     """One screen per moment: the graph and this step's rule and formula side by side; the rest folds below."""
-    # A graph more than 7 columns wide (Softmax-with-Loss: 9) gets more of the screen, or its numbers
-    # would sit on its circles; the explanation beside it is a rule and one formula either way.
-    wide = max(x for x, _ in graph_layout(graph).values()) > 7
+    # A graph more than 8 columns wide as drawn (Softmax-with-Loss: 10) gets more of the screen, or its
+    # numbers would sit on its circles; the explanation beside it is a rule and one formula either way.
+    wide = graph_width(graph, preset.drawn_at) > 8
     drawing, explain = st.columns([2.6, 1] if wide else [1.7, 1], gap="medium")
     with drawing:
         _chart(*figure)

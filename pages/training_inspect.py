@@ -68,16 +68,14 @@ class _BadData(Exception):
 
 def _inspection(net, x_test, t_test):
     """The net's answers on the test set, recomputed only when its weights (or the test set) change."""
+    def inspect():
+        try:
+            return insp.inspect_predictions(net, x_test, t_test)
+        except ValueError as e:
+            raise _BadData(str(e)) from None
+
     key = (insp.net_fingerprint(net), insp.data_fingerprint(x_test, t_test))
-    cached = st.session_state.get("insp_cache")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    try:
-        result = insp.inspect_predictions(net, x_test, t_test)
-    except ValueError as e:
-        raise _BadData(str(e)) from None
-    st.session_state["insp_cache"] = (key, result)  # one entry: memory stays bounded during a run
-    return result
+    return chrome.remember("insp_cache", key, inspect)  # one entry: memory stays bounded during a run
 
 
 def _chart(fig, key, width="stretch"):
@@ -97,11 +95,9 @@ def _weights(T, big, net, x_test, t_test, class_names):
         st.caption(T["weights_of"].format(shown=shown, total=total))
     labels = {"unit": T["hover_unit"], "pixel": T["hover_pixel"]}
     key = (insp.net_fingerprint(net), shown, big, tuple(labels.values()))
-    cached = st.session_state.get("insp_weights_cache")  # one entry: a rerun of the same weights draws it again
-    if cached is None or cached[0] != key:
-        cached = st.session_state["insp_weights_cache"] = (
-            key, figs.weights_figure(insp.first_layer_weights(net, shown), n_cols=10, big=big, labels=labels))
-    _chart(cached[1], "insp_weights_fig", width="content")
+    fig = chrome.remember("insp_weights_cache", key, lambda: figs.weights_figure(
+        insp.first_layer_weights(net, shown), n_cols=10, big=big, labels=labels))  # a rerun draws it again
+    _chart(fig, "insp_weights_fig", width="content")
 
 
 def _predictions(T, big, net, x_test, t_test, class_names):

@@ -7,8 +7,6 @@ import asyncio
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from conftest import running_app
 from wsclient import Session
 

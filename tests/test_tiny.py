@@ -63,7 +63,7 @@ def test_url_table_round_trips_and_refuses_what_is_out_of_range():
     assert S.parse_params(S.query_for(setup)) == (setup, [])
     assert S.query_for(S.NetSetup()) == {"step": "0"}
     setup, warnings = S.parse_params({"n": "0", "lr": "nan", "image": "10000", "net": "huge", "step": ["1", "3"]})
-    assert [w.key for w in warnings] == ["net", "image", "n", "lr"] and setup == S.NetSetup(step=3)
+    assert [w.name for w in warnings] == ["net", "image", "n", "lr"] and setup == S.NetSetup(step=3)
 
 
 def test_images_are_picked_by_index_or_digit():

@@ -89,6 +89,12 @@ def layout(graph, positions=None):
     return pos
 
 
+def width(graph, positions=None):
+    """How many columns the drawing of ``graph`` spans (``layout``'s x, the output's label included)."""
+    xs = [x for x, _ in layout(graph, positions).values()]
+    return max(xs) - min(xs) + 1
+
+
 @dataclass(frozen=True)
 class _Look:
     """Sizes in px (circle radius, numbers on the edges) and significant digits shown."""

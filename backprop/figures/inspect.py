@@ -4,6 +4,7 @@ Pure functions: arrays in, a Plotly figure out. Images are uint8 (28, 28), 0 = p
 drawn dark on light as on paper.
 """
 import functools
+
 import numpy as np
 import plotly.graph_objects as go
 
