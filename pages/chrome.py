@@ -45,6 +45,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 from backprop import urlstate
 from pages import routing
+from pages.gate import GATE
 from pages.chrome_look import (
     DOCUMENT_LANG_JS, LECTURE_FIT_CSS, MOMENT_CSS, PICKER_CSS, PRESENTATION_CSS, SMALL_SCREEN_CSS,
 )
@@ -169,6 +170,12 @@ def remember(store, key, compute, keep=1):
     while len(cache) > keep:
         cache.popitem(last=False)
     return cache[key]
+
+
+def fragment(fn, *, run_every=None):
+    """``st.fragment(fn, run_every=...)`` whose reruns wait their turn at the page gate as whole runs do
+    (pages/gate.py): a fragment's rerun does not pass through app.py, so it is gated here."""
+    return st.fragment(GATE.wrap(fn), run_every=run_every)
 
 
 def code_text(value):

@@ -18,7 +18,9 @@ Two things live here, both used by app.py and the chrome, never by a page direct
   again, reset this page); Streamlit's own control flow (``st.rerun``, ``st.stop``,
   ``st.switch_page``: ``ScriptControlException``, a ``BaseException``) passes through untouched.
   An error inside a fragment is caught by Streamlit itself; the session's ``on_script_error``
-  handler, set here, words that one the same way instead of showing the exception.
+  handler, set here, words that one the same way instead of showing the exception. The page runs
+  inside ``pages.gate.GATE``: a few runs at a time, so that a hall's runs do not starve the server's
+  event loop (pages/gate.py).
 """
 import functools
 import logging
@@ -30,6 +32,8 @@ from streamlit.errors import FragmentHandledException
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+from pages.gate import GATE
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +112,8 @@ def run_page(page, T):
     if ctx is not None:
         ctx.on_script_error = functools.partial(_explain_handled, page.url_path, T)
     try:
-        page.run()
+        with GATE():  # a few runs at a time (pages/gate.py)
+            page.run()
     except ScriptControlException:  # st.rerun, st.stop, st.switch_page: Streamlit's control flow
         raise
     except FragmentHandledException:  # explained inside the fragment already

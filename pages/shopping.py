@@ -361,7 +361,6 @@ st.html("<style>" + chrome.arrow_css("shop")
 timer = (ss.shop_playing, ss.shop_pace)  # what this run's fragment timer was set up with
 
 
-@st.fragment(run_every=ss.shop_pace if ss.shop_playing else None)
 def stepper():
     """The page below the title. Reruns alone on a click, an edit or a Play tick."""
     if (ss.shop_playing, ss.shop_pace) != timer:
@@ -443,4 +442,4 @@ def desk_view(preset, graph, state, inputs, figure):
     panels.check_table(T, graph, state)
 
 
-stepper()
+chrome.fragment(stepper, run_every=ss.shop_pace if ss.shop_playing else None)()  # reruns alone, gated

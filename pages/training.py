@@ -30,7 +30,7 @@ POOL = live.default_pool()  # the server's trainer processes: one per process, s
 # Seconds between live redraws while a run goes on: POOL.refresh_interval(), 0.5 (twice a second) when the
 # server is quiet, 1 or 2 when it is busy, because each redraw costs the server CPU time others could use.
 COMPARE_REFRESH = 2.0  # the comparison overlay (a Plotly figure: costlier to redraw than the canvas)
-SANITY_REFRESH = 2.0  # the badges and the ratio chart move slowly: redrawn every 2 s
+SANITY_REFRESH = 2.0  # the badges and the ratio chart move slowly: every 2 s, or every other live redraw if slower
 
 LRS = tuple(m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)) + (10.0,)
 WIDTHS = (10, 20, 50, 100, 200, 500)
@@ -483,14 +483,14 @@ if run is not None:  # a bookmark of this page then tells, after a server restar
 if BIG and MOMENT == "inspect" and not ticking:  # on the projector the moment's figure comes first
     _inspect(LAB.records(), divider=False)
 elif BIG and MOMENT == "compare":
-    st.fragment(COMPARE_LIVE, run_every=COMPARE_REFRESH if ticking else None)()
+    chrome.fragment(COMPARE_LIVE, run_every=COMPARE_REFRESH if ticking else None)()
 else:
-    st.fragment(LIVE_VIEW, run_every=refresh if ticking else None)()
-st.fragment(SANITY_VIEW, run_every=SANITY_REFRESH if ticking else None)()
+    chrome.fragment(LIVE_VIEW, run_every=refresh if ticking else None)()
+chrome.fragment(SANITY_VIEW, run_every=max(SANITY_REFRESH, 2 * refresh) if ticking else None)()
 if run is not None:
     st.toggle(T["show_ratios"], key=P + "show_ratios", help=T["ratio_help"])
 if BIG and MOMENT in ("inspect", "compare"):
-    st.fragment(LIVE_VIEW, run_every=refresh if ticking else None)()
+    chrome.fragment(LIVE_VIEW, run_every=refresh if ticking else None)()
 
 training_runs.render(LAB)
 # A training network changes under the inspector: inspecting is for a paused or finished run (which
