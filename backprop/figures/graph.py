@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from ..graph import fmt
-from .style import ACTIVE, BACKWARD, FORWARD, MUTED, base_layout
+from .style import ACTIVE, BACKWARD, FORWARD, MUTED, base_layout, unchecked_figure
 
 INK = "#24292f"
 GAP = 1.0  # least vertical distance between two nodes of one column
@@ -292,7 +292,7 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
         annotations.append(_legend(legend, look))
     # Room above for the legend where the output's name would sit under it (a one-row graph).
     top = 1.0 if legend and pos["__out__"][1] - min(ys) < 0.8 else 0.45
-    return go.Figure(data=[_node_trace(graph, state, pos, look)], layout={
+    return unchecked_figure([_node_trace(graph, state, pos, look)], {
         **_base(big, height or min(60 + 80 * (max(ys) - min(ys) + top + 0.55), max_height or float("inf"))),
         "annotations": annotations,
         "dragmode": False, "hovermode": "closest", "margin": dict(l=left, r=right, t=10, b=10),
