@@ -264,11 +264,13 @@ def test_redraws_slow_down_as_runs_pile_up_and_idle_processes_end(pools, small_d
     runs = [new_run(pool, TrainConfig(**tiny, seed=s), small_data) for s in range(25)]
     for i, run in enumerate(runs):
         run.start()
-        if i == 8:
-            assert pool.refresh_interval() == 1.0  # more than 8 runs stepping per trainer process
-        if i == 16:
-            assert pool.refresh_interval() == 2.0
-    assert pool.refresh_interval() == 4.0  # 24 and more: a hall of 60 on two processes
+        if i == 4:
+            assert pool.refresh_interval() == 0.5  # fewer than 6 runs stepping per trainer process: twice a second
+        if i == 5:
+            assert pool.refresh_interval() == 1.0
+        if i == 11:
+            assert pool.refresh_interval() == 2.0  # 12 a process: a hall of 30 on two processes
+    assert pool.refresh_interval() == 4.0  # 18 and more: a hall of 36 or more on two processes
     for run in runs:
         run.close()
     assert wait_until(lambda: not pool.processes(), 10)  # no runs: the trainer process ends by itself

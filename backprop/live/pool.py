@@ -27,6 +27,9 @@ from .messages import Close, ErrorInfo, Failed, Init, Pause, Run, Stopped
 from .spawn import start_process
 
 REFRESH_INTERVALS = (0.5, 1.0, 2.0, 4.0)  # seconds between live redraws: quiet, busy, very busy, overrun server
+# Running runs per trainer process that slow the redraws down one level: a hall of 30 on two processes
+# redraws every 2 s (each redraw of 30 pages is CPU the trainers do not get), 36 and more every 4 s.
+RUNS_PER_LEVEL = 6
 IDLE_SECONDS = 3.0  # a trainer process without runs for this long ends (memory and processes back to idle)
 
 
@@ -331,8 +334,8 @@ class TrainerPool:
         """
         with self._lock:
             running = len(self._running)
-        busy = max(running / (8 * self.trainers), self.server_cpu() / 0.4)
-        level = min(int(busy), len(REFRESH_INTERVALS) - 1)  # 8, 16, 24 runs per process (or 40%, 80%, 120% CPU)
+        busy = max(running / (RUNS_PER_LEVEL * self.trainers), self.server_cpu() / 0.4)
+        level = min(int(busy), len(REFRESH_INTERVALS) - 1)  # 6, 12, 18 runs per process (or 40%, 80%, 120% CPU)
         if level < self._level and busy > self._level - 0.25:
             level = self._level  # calm down a little below the threshold first: no flapping between rates
         self._level = level
