@@ -84,7 +84,8 @@ def _sharing(v, snap):
     elif snap.age > STALE:
         st.caption(v.T["stale"].format(age=f"{snap.age:.0f}"))
     if load["running"] > 1 and not snap.waiting:
-        st.caption(v.T["shared"].format(runs=load["running"], processes=load["trainers"]))
+        every = st.session_state.get(P + "refresh") or v.pool.refresh_interval()  # as this page's timer has it
+        st.caption(v.T["shared"].format(runs=load["running"], processes=load["trainers"], every=_g(every)))
 
 
 def _badges(v, snap):

@@ -48,6 +48,7 @@ def test_a_run_beyond_the_server_limit_shows_its_place_and_starts_when_one_is_fr
     second.start(TrainConfig(iterations=10**5))
     at.run()
     assert "in line" not in captions(at) and "2 runs share this server's" in captions(at)
+    assert "the curves redraw every 0.5 s" in captions(at)  # the rate this page's timer was given
     second.shutdown()
     at.session_state["training_lab"].shutdown()
     pool.shutdown()
