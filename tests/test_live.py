@@ -548,6 +548,8 @@ def test_live_curves_data_matches_the_figures_and_is_json():
     assert loss["hline"]["y"] == pytest.approx(math.log(10)) and loss["series"][1]["name"] == "smoothed"
     assert len(loss["series"][0]["x"]) == 2 * len(curve)
     assert accuracy["percent"] and accuracy["series"][1]["y"] == [0.1, 0.79]
+    assert figs._rounded([np.nan, 2.302585093, 0.5, np.inf]) == [None, 2.3026, 0.5, None]  # 5 digits of the largest
+    assert figs._rounded([123456.0, 7.0]) == [123456.0, 7.0] and figs._rounded([]) == []
     empty = figs.live_curves_data(live.loss_curve(np.empty(0), np.empty(0)), np.empty((0, 4)), labels=LABELS)
     assert all(s["x"] == [] for p in empty["panels"] for s in p["series"])
 
