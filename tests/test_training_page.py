@@ -54,8 +54,9 @@ def finish(at, timeout=60):
 
 
 def live_curves(at):
-    """The data of the live canvas chart, or None when it is not shown."""
-    found = [json.loads(c.proto.json) for c in at.get("bidi_component")
+    """The data of the live canvas chart, or None when it is not shown (it goes out as one JSON text,
+    which the component's script parses)."""
+    found = [json.loads(json.loads(c.proto.json)) for c in at.get("bidi_component")
              if c.proto.component_name == "backprop_explorer.live_curves"]
     return found[0] if found else None
 

@@ -189,7 +189,9 @@ function draw(canvas, data) {
 }
 
 export default function (component) {
-  const { parentElement, data } = component;
+  const { parentElement } = component;
+  // one JSON text (pages/components/live_curves/__init__.py encodes it once)
+  const data = typeof component.data === "string" ? JSON.parse(component.data) : component.data;
   const canvas = parentElement.querySelector("canvas");
   if (!canvas || !data || !Array.isArray(data.panels)) return;
   if (typeof data.label === "string") canvas.setAttribute("aria-label", data.label);
