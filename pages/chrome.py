@@ -45,10 +45,10 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 from backprop import urlstate
 from pages import routing
-from pages.gate import GATE
 from pages.chrome_look import (
     DOCUMENT_LANG_JS, LECTURE_FIT_CSS, MOMENT_CSS, PICKER_CSS, PRESENTATION_CSS, SMALL_SCREEN_CSS,
 )
+from pages.gate import GATE
 
 LOCALES = Path(__file__).parent / "locales"
 DEFAULT_LANG = "en"

@@ -28,7 +28,7 @@ BIG = chrome.presenting()
 P = "training_"  # session-state prefix of this page
 POOL = live.default_pool()  # the server's trainer processes: one per process, shared by every session
 # Seconds between live redraws while a run goes on: POOL.refresh_interval(), 0.5 (twice a second) when the
-# server is quiet, 1 or 2 when it is busy, because each redraw costs the server CPU time others could use.
+# server is quiet, 1, 2 or 4 when it is busy, because each redraw costs the server CPU time others could use.
 COMPARE_REFRESH = 2.0  # the comparison overlay (a Plotly figure: costlier to redraw than the canvas)
 SANITY_REFRESH = 2.0  # the badges and the ratio chart move slowly: every 2 s, or every other live redraw if slower
 

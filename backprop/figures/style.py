@@ -54,7 +54,7 @@ def unchecked_figure(data, layout):
     For figures built from plain dicts with Plotly's own property names (no ``font_size``-style
     shorthands): the same figure, an order of magnitude sooner. A step of the shopping graph is a
     few dozen annotations, and their checks were half of what a student's click cost the server
-    (py-spy, 30 sessions and 6 stepping the graph). tests/test_graph.py checks that Plotly's own
+    (py-spy, 30 sessions and 6 stepping the graph). tests/test_unchecked_figures.py checks that Plotly's own
     validation of every preset's every step gives the same figure.
     """
     return go.Figure(data=_plain(list(data)), layout=_plain(layout), _validate=False)
