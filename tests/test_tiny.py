@@ -4,7 +4,9 @@ import pytest
 
 from backprop import network_state as S
 from backprop import tiny
-from backprop.figures.network import images_figure, matrix_figure, tile, tiny_figure
+from backprop.figures.graph import text_px
+from backprop.figures.network import (PIPELINE, TINY_HEIGHT, TINY_WIDTH, images_figure, matrix_figure, pipeline_boxes,
+                                      pipeline_figure, tile, tiny_figure, tiny_positions)
 from backprop.graph import gradient_check
 from backprop.net import TwoLayerNet
 
@@ -90,3 +92,75 @@ def test_figures_draw_the_mask_the_labels_and_fifty_images():
     assert "Σ -0.235" in texts and "?" not in texts
     assert len(fig.data[0].x) == 12  # a × on every weight edge: 6 + 6 multiply nodes
     assert "?" in " ".join(a.text for a in tiny_figure(graph, states[0], labels={}).layout.annotations if a.text)
+
+
+def _label_boxes(fig):
+    """(text, x0, y0, x1, y1) in the drawing's px (its axes are px of the design size, y down) of every text label."""
+    boxes = []
+    for a in fig.layout.annotations:
+        if a.showarrow or not a.text:
+            continue
+        lines = a.text.split("<br>")
+        w = max(text_px(line, a.font.size) for line in lines)
+        h = 1.25 * a.font.size * len(lines)
+        x0 = {"left": a.x, "center": a.x - w / 2, "right": a.x - w}[a.xanchor]
+        top = {"top": a.y, "middle": a.y - h / 2, "bottom": a.y - h}[a.yanchor]  # y grows downwards
+        boxes.append((a.text, x0, top, x0 + w, top + h))
+    return boxes
+
+
+@pytest.mark.parametrize("big", [False, True])
+@pytest.mark.parametrize("k", range(9))
+def test_the_tiny_drawings_labels_cover_no_other_label_and_no_node(big, k):
+    graph = tiny.scalar_graph(tiny.tiny_net())
+    states = graph.states()
+    ends, groups = tiny.layer_steps(graph), tiny.layer_nodes(graph)
+    fig = tiny_figure(graph, states[ends[k]], active=set(groups[k]), labels={}, big=big)
+    boxes = _label_boxes(fig)
+    assert len(boxes) > 30
+    for i, (text, x0, y0, x1, y1) in enumerate(boxes):
+        assert 0 <= x0 and x1 <= TINY_WIDTH and 0 <= y0 and y1 <= TINY_HEIGHT, (text, x0, y0, x1, y1)
+        for other, u0, v0, u1, v1 in boxes[i + 1:]:
+            assert x1 <= u0 or u1 <= x0 or y1 <= v0 or v1 <= y0, (text, other)
+    radius = fig.data[1].marker.size / 2
+    for cx, cy in zip(fig.data[1].x, fig.data[1].y):  # the circles of the sums, the ReLUs and the loss
+        for text, x0, y0, x1, y1 in boxes:
+            nearest = (min(max(cx, x0), x1) - cx) ** 2 + (min(max(cy, y0), y1) - cy) ** 2
+            assert nearest >= radius ** 2, (text, cx, cy)
+
+
+def test_every_weight_is_a_lane_with_its_value_above_and_its_gradient_below():
+    graph = tiny.scalar_graph(tiny.tiny_net())
+    states = graph.states()
+    fig = tiny_figure(graph, states[-1], labels={})
+    texts = [(a.text, a.x, a.y, a.yanchor) for a in fig.layout.annotations if not a.showarrow]
+    for name in ("W1_12", "W2_31"):
+        w = graph.nodes[name]
+        above = [t for t in texts if t[0] == f"{w.value:.3g}" and t[3] == "bottom"]
+        below = [t for t in texts if t[0] == f"{w.grad:.3g}" and t[3] == "top"]
+        assert any(abs(a[1] - b[1]) < 1 and 0 < b[2] - a[2] < 8 for a in above for b in below), name
+    assert len({round(y) for y in fig.data[0].y}) == 6  # the ×s of a layer sit on six lanes, one per weight
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_the_strips_boxes_hold_their_names_and_fit_the_figure(big):
+    fig = pipeline_figure(("(8, 784)", "(8, 50)", "(8, 50)", "(8, 10)", "()"), active="SoftmaxWithLoss",
+                          direction="backward", labels={"grad_of": "d{name}"}, big=big)
+    size = 17 if big else 13
+    plot_height = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    for shape, name in zip(fig.layout.shapes, PIPELINE):
+        assert shape.x1 - shape.x0 >= text_px(name, size) + 8, name  # px: the shape is sized in pixels
+        assert shape.y1 - shape.y0 + 2 * shape.line.width <= plot_height, name
+    assert pipeline_boxes(big)["SoftmaxWithLoss"][0] > pipeline_boxes(big)["Affine1"][0]
+
+
+def test_matrix_axes_end_at_their_last_cell_and_name_every_row_of_a_short_one():
+    fig = matrix_figure(np.zeros((3, 50)), labels=LABELS, row_names=["a", "b", "c"], numbers=False)
+    assert max(fig.layout.xaxis.tickvals) == 49 and 50 not in fig.layout.xaxis.tickvals
+    fig = matrix_figure(np.zeros((50, 10)), labels=LABELS, col_names=[str(d) for d in range(10)], numbers=False)
+    assert list(fig.layout.yaxis.tickvals) == [0, 10, 20, 30, 40, 49]
+    rows = [f"{i} {when}" for i in range(1, 9) for when in ("before", "after")]
+    fig = matrix_figure(np.full((16, 10), 0.1), labels=LABELS, big=True, row_names=rows,
+                        col_names=[str(d) for d in range(10)], targets=[1] * 16, signed=False, height=390)
+    assert list(fig.layout.yaxis.tickvals) == rows  # all 16 named, in type that fits their rows
+    assert fig.layout.yaxis.tickfont.size * 1.2 <= (390 * 1.15 - 60) / 16
