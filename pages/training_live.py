@@ -17,6 +17,7 @@ P = "training_"  # session-state prefix of the training page
 # Nothing language- or session-dependent at module level: this module is imported once per server process,
 # so every function takes a View, built by pages/training.py on each run of the page.
 STALE = 2.0  # seconds: a live view older than this says how old it is
+NOTE_PX = 40  # a note under the progress bar in presentation mode (a caption line and its gap)
 RATE_EVERY = 5.0  # seconds between two looks at the load by a live view (a new rate redraws the whole page)
 LIVE_POINTS = 600  # buckets per live curve: plenty for a 700-pixel-wide chart
 STATUS_COLORS = {"good": "green", "low": "orange", "zero": "red", "high": "orange", "too_high": "red",
@@ -67,25 +68,31 @@ def _progress(v, snap):
                    rate=f"{snap.rate:,.0f}" if snap.rate == snap.rate else "–", eta=_duration(v.T, snap.eta),
                    time=_duration(v.T, snap.seconds))
     st.progress(frac, text=v.T[f"progress_{snap.state}"].format(**numbers))
-    if snap.state == live.RUNNING:
-        _sharing(v, snap)
+    notes = _sharing(v, snap) if snap.state == live.RUNNING else 0
     if snap.state in (live.PAUSED, live.FINISHED, live.STOPPED) and snap.iteration and not v.big:
         # where the time went: the book's per-epoch evaluation often costs more than the training
         st.caption(v.T["timing"].format(
             train=f"{snap.seconds - snap.eval_seconds:.2f}", steps=f"{snap.steps_per_s:,.0f}",
             eval=f"{snap.eval_seconds:.2f}", n=f"{snap.evaluations:,}"))
+    return notes
 
 
 def _sharing(v, snap):
-    """Why a run moves slowly or not at all: its place in the server's queue, a stale view, shared processes."""
+    """Why a run moves slowly or not at all: its place in the server's queue, a stale view, shared processes.
+    Returns how many notes it wrote (on a projector each costs the curves a line of height)."""
     load = v.pool.load()
+    notes = 0
     if snap.waiting:
         st.caption(v.T["waiting"].format(place=snap.waiting, running=load["running"]))
+        notes += 1
     elif snap.age > STALE:
         st.caption(v.T["stale"].format(age=f"{snap.age:.0f}"))
+        notes += 1
     if load["running"] > 1 and not snap.waiting:
         every = st.session_state.get(P + "refresh") or v.pool.refresh_interval()  # as this page's timer has it
         st.caption(v.T["shared"].format(runs=load["running"], processes=load["trainers"], every=_g(every)))
+        notes += 1
+    return notes
 
 
 def _badges(v, snap):
@@ -173,10 +180,10 @@ def live_view(v):
         st.info(v.T["no_run"], icon=":material/play_circle:")
         return
     snap = run.snapshot(max_points=LIVE_POINTS)
-    _progress(v, snap)
+    notes = _progress(v, snap)
     _messages(v, snap)
-    # On a 1280x720 projector: the moment bar, its line, controls, a note on a busy server and these.
-    height = 255 if v.big else 290
+    # On a 1280x720 projector: the moment bar, its line, controls, the notes on a busy server and these.
+    height = 255 - NOTE_PX * notes if v.big else 290
     markers = _markers(v.T, snap.adjustments)
     if snap.state == live.RUNNING:  # redrawn twice a second: a canvas, cheap for the browser
         data = figs.live_curves_data(snap.loss, snap.evals, labels=_live_labels(v.T), big=v.big, markers=markers)

@@ -91,3 +91,35 @@ def test_a_run_whose_trainer_process_died_says_so_and_restarts(page):
     at.button(key="training_btn_restart").click().run()
     assert not at.exception and run.state == live.PAUSED and run.iteration == 1 and not run.closed
     assert not at.button(key="training_btn_resume").disabled
+
+
+def test_on_a_projector_the_shared_server_s_note_costs_the_curves_its_line(page, monkeypatch):
+    """Presentation mode at 1280x720: the note under the progress bar ("2 runs share ...") takes a line,
+    so the canvas is that much shorter and the curves still end inside the screen."""
+    from backprop.live import pool as pool_module
+    pool = pool_module.TrainerPool()
+    monkeypatch.setattr(pool_module, "_default", pool)
+    at = page({"present": "1", "iterations": "100000"})
+    click(at, "start")
+    alone = _canvas_height(at)
+    other = live.Lab()
+    other.start(TrainConfig(iterations=10**5))
+    deadline = time.time() + 30
+    while pool.load()["running"] < 2 and time.time() < deadline:
+        time.sleep(0.01)
+    at.run()
+    assert "2 runs share this server's" in captions(at)
+    from pages.training_live import NOTE_PX
+    assert alone - _canvas_height(at) == int(NOTE_PX * 1.15), (alone, _canvas_height(at))
+    other.shutdown()
+    at.session_state["training_lab"].shutdown()
+    pool.shutdown()
+
+
+def _canvas_height(at):
+    """The live canvas's height in px (its data goes out as one JSON text)."""
+    import json
+    found = [json.loads(json.loads(c.proto.json))["height"] for c in at.get("bidi_component")
+             if c.proto.component_name == "backprop_explorer.live_curves"]
+    assert found, "no live canvas"
+    return found[0]

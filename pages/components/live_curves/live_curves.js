@@ -97,8 +97,10 @@ function drawPanel(ctx, panel, box, font, family) {
     ctx.setLineDash([]);
     ctx.fillStyle = panel.hline.color;
     ctx.textAlign = "right";
-    ctx.textBaseline = "bottom";
-    ctx.fillText(panel.hline.label, plot.x + plot.w - 4, Y(panel.hline.y) - 2);
+    // above the line, or below it when the plot's top leaves no room for a line of text
+    const above = Y(panel.hline.y) - plot.y > font * 1.2;
+    ctx.textBaseline = above ? "bottom" : "top";
+    ctx.fillText(panel.hline.label, plot.x + plot.w - 4, Y(panel.hline.y) + (above ? -2 : 3));
   }
   // where a live knob changed (the learning rate, ...): a dotted line and its label
   (panel.vlines || []).forEach((m, i) => {
