@@ -136,8 +136,12 @@ def controls(k, headline_md=None):
                   help=T["end_help"], key="net_end", shortcut="End")
         chrome.arrow_twins("net", (T["back"], T["next"]), (_move, _move),
                            args=((lambda s: s - 1,), (lambda s: s + 1,)))
-        if k == last:
-            st.page_link("pages/gradient_check.py", label=T["next_page"], icon=":material/arrow_forward:")
+        if k == last and not big:  # on a projector: under the loss (``explanation``), not a second row up here
+            next_page_link()
+
+
+def next_page_link():
+    st.page_link("pages/gradient_check.py", label=T["next_page"], icon=":material/arrow_forward:")
 
 
 def headline(step):
@@ -169,17 +173,27 @@ def check_lines(step):
     return lines
 
 
+def explanation_key(step, walk):
+    """The catalogue key of what this step did; the tiny net has its own words (one sample of 2 numbers)."""
+    name = "affine1_backward" if step.rule == "affine_backward" and step.layer == "Affine1" else step.rule
+    return f"explain_tiny_{name}" if tex.is_tiny(walk) else f"explain_{name}"
+
+
 def explanation(step, walk, *, checks=True):
-    key = "explain_affine1_backward" if step.rule == "affine_backward" and step.layer == "Affine1" else \
-        f"explain_{step.rule}"
-    st.markdown(T[key].format(layer=step.layer, n=walk.n, lr=fmt(walk.lr)))
+    mask = walk.known(step.k).get("mask")
+    passed = int(mask.sum()) if mask is not None else 0
+    st.markdown(T[explanation_key(step, walk)].format(layer=step.layer, n=walk.n, lr=fmt(walk.lr), passed=passed,
+                                                     units=walk.params["W1"].shape[1], label=int(walk.t[0])))
     for line in tex.rules(step, walk):
         st.latex(line)
     if step.direction == "update":
         before, after = float(walk.known(4)["loss"]), float(step.tensors["loss_after"])
-        a, b = st.columns(2)
-        a.metric(T["loss_before"], fmt(before, 5))
-        b.metric(T["loss_after"], fmt(after, 5), delta=fmt(after - before, 3), delta_color="inverse")
+        with st.container(horizontal=True, key="net_loss", gap="medium"):
+            st.metric(T["loss_before"], fmt(before, 5), width="content")
+            st.metric(T["loss_after"], fmt(after, 5), delta=fmt(after - before, 3), delta_color="inverse",
+                      width="content")
+        if big:
+            next_page_link()
     if checks:
         for line in check_lines(step):
             st.markdown(line)
@@ -211,27 +225,29 @@ def full_tensors(step, walk):
     elif r == "softmax_loss_backward":
         _plot(matrix_figure(known["da2"], labels=F, big=big, row_names=rows, col_names=digits, targets=walk.t),
               "net_da2", T["alt_cells"])
-    elif step.layer == "Affine2":
+    elif step.layer == "Affine2":  # on a projector the three share one screen: 480 px below the strip
         _plot(matrix_figure(known["dW2"], labels=F, big=big, col_names=digits, numbers=False,
-                            height=230 if big else 330), "net_dW2", T["alt_cells"])
-        _plot(matrix_figure(known["db2"], labels=F, big=big, col_names=digits, row_names=["db2"], height=90),
+                            height=175 if big else 330), "net_dW2", T["alt_cells"])
+        _plot(matrix_figure(known["db2"], labels=F, big=big, col_names=digits, row_names=["db2"], height=72),
               "net_db2", T["alt_cells"])
         _plot(matrix_figure(known["dz1"], labels=F, big=big, row_names=rows, numbers=False,
-                            height=min(60 + 22 * n, 140) if big else None), "net_dz1", T["alt_cells"])
+                            height=55 + 12 * n if big else None), "net_dz1", T["alt_cells"])
     elif r == "relu_backward":
         _plot(matrix_figure(known["da1"], labels=F, big=big, mask=known["mask"], row_names=rows, numbers=False),
               "net_da1", T["alt_cells"])
     elif step.layer == "Affine1":
         _plot(images_figure(known["dW1"].T, cols=10, signed=True, labels=F, big=big,
                             height=320 if big else 300), "net_dW1", T["alt_dW1"])
-        _plot(matrix_figure(known["db1"], labels=F, big=big, row_names=["db1"], numbers=False, height=80), "net_db1",
+        _plot(matrix_figure(known["db1"], labels=F, big=big, row_names=["db1"], numbers=False, height=62), "net_db1",
               T["alt_cells"])
     else:  # the update: the probabilities before and after, against the labels
         both = [row for pair in zip(known["y"], step.tensors["y_after"]) for row in pair]
         names = [T[key].format(i=i + 1) for i in range(n) for key in ("before", "after")]
         targets = [t for t in walk.t for _ in (0, 1)]
+        # 2N rows: on a projector at most 390 px (before its scale), so the table and the loss share one screen
+        height = min(90 + 34 * 2 * n, 390) if big else None
         _plot(matrix_figure(both, labels=F, big=big, row_names=names, col_names=digits, targets=targets,
-                            signed=False), "net_update", T["alt_cells"])
+                            signed=False, height=height), "net_update", T["alt_cells"])
 
 
 def tiny_view(step, walk, graph, states, graph_after, states_after):
@@ -243,7 +259,11 @@ def tiny_view(step, walk, graph, states, graph_after, states_after):
         state, active = states[ends[step.k]], set(groups[step.k]) if step.k else ()
     fig = tiny_figure(graph_after if step.direction == "update" else graph, state, active=active,
                       labels=labels, big=big)
-    _plot(fig, "net_tiny", T["alt_tiny"].format(where=headline(step)))
+    with st.container(key="net_tiny_box"):  # scrolls sideways on a phone (LOOK)
+        _plot(fig, "net_tiny", T["alt_tiny"].format(where=headline(step)))
+    if line := tex.numbers(step, walk):  # the same step as matrices, under the drawing
+        with st.container(key="net_numbers"):
+            st.latex(line)
 
 
 def setup_panel(setup, accuracy):
@@ -274,17 +294,34 @@ def warnings_box():
 
 # ----------------------------------------------------------------------------- the page
 
+# The tiny net's drawing and the strip of layers are laid out for about 760 px: a phone scrolls them inside
+# their boxes (the page itself never scrolls sideways), and the tiny net's matrices shrink to their column.
+LOOK = (".st-key-net_numbers { container-type: inline-size; }"
+        " .st-key-net_numbers .katex-display { overflow-x: auto; overflow-y: hidden; margin: 0.2em 0; }"
+        " .st-key-net_numbers .katex-display > .katex { font-size: min(1.1em, 3.4cqi); }"
+        " @media (max-width: 800px) { .st-key-net_tiny_box, .st-key-net_pipeline_box { overflow-x: auto; }"
+        " .st-key-net_tiny { min-width: 760px; } .st-key-net_pipeline { min-width: 800px; } }")
+# On a projector each step is one 1280x720 screen: the first row clears the chrome's header bar (82 px tall
+# there) with the headline level with Back and Next; the explanation's type is smaller (not the loss's
+# metrics), and the figures of a step sit closer together.
+PROJECTOR = (" [data-testid='stAppViewContainer'] .block-container[data-testid='stMainBlockContainer']"
+             " { padding-top: 4.3rem; }"
+             " .st-key-net_controls [data-testid='stMarkdownContainer'] { margin-bottom: 0; }"
+             " .st-key-net_controls h3 { font-size: 1.3rem; padding: 0; margin: 0; line-height: 1.3; white-space: nowrap; }"
+             " .st-key-net_controls button { min-height: 2.2rem; padding-top: 0; padding-bottom: 0; }"
+             " .st-key-net_explain p:not([data-testid='stMetric'] *), .st-key-net_explain li { font-size: 0.8rem !important; }"
+             " .st-key-net_explain { container-type: inline-size; }"
+             " .st-key-net_explain .katex-display { font-size: 0.85em; margin: 0.3em 0; overflow-y: hidden; }"
+             " .st-key-net_explain .katex-display > .katex { font-size: min(1.21em, 5.2cqi); }"
+             " .st-key-net_loss [data-testid='stMetricLabel'] p { font-size: 0.8rem !important; }"
+             " .st-key-net_loss [data-testid='stMetricValue'] { font-size: 1.6rem; line-height: 1.3; }"
+             # one row for headline, Back and Next; Home and End still work as keys
+             " .st-key-net_reset, .st-key-net_end { display: none; }")
+
 if not big:
     st.title(T["title"])
-    st.markdown(T["intro"])
-st.html("<style>" + chrome.arrow_css("net")
-        # on a projector the explanation beside the figure must fit one screen: smaller type there
-        + (".st-key-net_explain p, .st-key-net_explain li { font-size: 0.8rem !important; }"
-           " .st-key-net_explain .katex-display { font-size: 0.85em; margin: 0.3em 0; }"
-           " .st-key-net_controls h3 { font-size: 1.3rem; padding: 0; }"
-           # one row for headline, Back and Next; Home and End still work as keys
-           " .st-key-net_reset, .st-key-net_end { display: none; }" if big else "")
-        + "</style>")
+    st.markdown(T["intro_tiny" if ss.net_setup.net == "tiny" else "intro"])
+st.html("<style>" + chrome.arrow_css("net") + LOOK + (PROJECTOR if big else "") + "</style>")
 if ss.net_warnings:
     warnings_box()
 
@@ -306,20 +343,27 @@ _sync_url()
 step = walk.steps[setup.step]
 
 where = headline(step) + ("" if big else f" :gray[· {T['step_of'].format(k=step.k, total=S.N_STEPS)}]")
-controls(step.k, f"### {where}" if big else None)
-if not big:
-    st.markdown(f"#### {where}")
-shapes = tex.pipeline_shapes(walk)
-_plot(pipeline_figure(shapes, active=step.layer or None, direction=step.direction, labels=T["figure"], big=big),
-      "net_pipeline", T["alt_pipeline"])
-left, right = st.columns([3, 2], gap="medium")
-with left:
+with st.container(key="net_screen", gap="xsmall" if big else "small"):
+    controls(step.k, f"### {where}" if big else None)
+    if not big:
+        st.markdown(f"#### {where}")
+    shapes = tex.pipeline_shapes(walk)
+    with st.container(key="net_pipeline_box"):
+        _plot(pipeline_figure(shapes, active=step.layer or None, direction=step.direction, labels=T["figure"], big=big),
+              "net_pipeline", T["alt_pipeline"])
     if setup.net == "full":
-        full_tensors(step, walk)
-    else:
-        tiny_view(step, *bundle)
-with right.container(key="net_explain"):
-    explanation(step, walk, checks=not big)
+        left, right = st.columns([3, 2], gap="medium")
+        with left.container(gap="xsmall" if big else "small"):
+            full_tensors(step, walk)
+    elif big:  # the drawing needs the width: its explanation beside it in a narrower column
+        left, right = st.columns([2, 1], gap="medium")
+        with left.container(gap="xsmall"):
+            tiny_view(step, walk, *bundle[1:])
+    else:  # at a desk the drawing gets the page's width, its explanation follows
+        tiny_view(step, walk, *bundle[1:])
+        right = st.container()
+    with right.container(key="net_explain", gap="xsmall" if big else "small"):
+        explanation(step, walk, checks=not big)
 if big:  # the rule and its shapes fit the first screen; the numerical checks fold below it
     if lines := check_lines(step):
         with st.expander(T["checks_heading"], icon=":material/calculate:"):

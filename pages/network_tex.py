@@ -41,7 +41,7 @@ def _forward(step, shapes, n, loss):
     if r == "affine_forward" and layer == "Affine1":
         return [rf"{u('a1', shapes)} = {u('x', shapes)} \cdot {u('W1', shapes)} + {u('b1', shapes)}"]
     if r == "relu_forward":
-        return [rf"{u('z1', shapes)} = \max(0,\ {u('a1', shapes)}), \qquad \text{{mask}} = (a_1 > 0)"]
+        return [rf"{u('z1', shapes)} = \max(0,\ {u('a1', shapes)})", r"\text{mask} = (a_1 > 0)"]
     if r == "affine_forward":
         return [rf"{u('a2', shapes)} = {u('z1', shapes)} \cdot {u('W2', shapes)} + {u('b2', shapes)}"]
     return [rf"{u('y', shapes)} = \mathrm{{softmax}}(a_2)",
@@ -63,34 +63,46 @@ def _backward(step, shapes, n):
 
 
 def _numbers(step, k, one_hot):
-    """The tiny net's rule with its matrices (one sample, a few entries)."""
+    """The tiny net's rule once more with its matrices (one sample, a few entries), as one line."""
     r, layer = step.rule, step.layer
     if r == "affine_forward" and layer == "Affine1":
-        return [rf"a_1 = {matrix(k['x'])} {matrix(k['W1'])} + {matrix(k['b1'])}", rf"= {matrix(k['a1'])}"]
+        return rf"a_1 = {matrix(k['x'])} {matrix(k['W1'])} + {matrix(k['b1'])} = {matrix(k['a1'])}"
+    if r == "relu_forward":
+        return rf"z_1 = \max\left(0,\ {matrix(k['a1'])}\right) = {matrix(k['z1'])}"
     if r == "affine_forward":
-        return [rf"a_2 = {matrix(k['z1'])} {matrix(k['W2'])} + {matrix(k['b2'])}", rf"= {matrix(k['a2'])}"]
-    if r == "affine_backward" and layer == "Affine2":
-        return [rf"\frac{{\partial L}}{{\partial W_2}} = {matrix(k['z1'], transpose=True)} {matrix(k['da2'])}",
-                rf"= {matrix(k['dW2'])}"]
-    if r == "affine_backward":
-        return [rf"\frac{{\partial L}}{{\partial W_1}} = {matrix(k['x'], transpose=True)} {matrix(k['da1'])}",
-                rf"= {matrix(k['dW1'])}"]
+        return rf"a_2 = {matrix(k['z1'])} {matrix(k['W2'])} + {matrix(k['b2'])} = {matrix(k['a2'])}"
+    if r == "softmax_loss_forward":
+        return rf"y = \mathrm{{softmax}}\left({matrix(k['a2'])}\right) = {matrix(k['y'])}"
     if r == "softmax_loss_backward":
-        return [rf"\frac{{\partial L}}{{\partial a_2}} = {matrix(k['y'])} - {matrix(one_hot)}",
-                rf"= {matrix(k['da2'])}"]
-    return []
+        return rf"\frac{{\partial L}}{{\partial a_2}} = {matrix(k['y'])} - {matrix(one_hot)} = {matrix(k['da2'])}"
+    if r == "affine_backward" and layer == "Affine2":
+        return rf"\frac{{\partial L}}{{\partial W_2}} = {matrix(k['z1'], transpose=True)} {matrix(k['da2'])} = {matrix(k['dW2'])}"
+    if r == "relu_backward":
+        return (rf"\frac{{\partial L}}{{\partial a_1}} = {matrix(k['dz1'])} \odot {matrix(k['mask'].astype(float))}"
+                rf" = {matrix(k['da1'])}")
+    if r == "affine_backward":
+        return rf"\frac{{\partial L}}{{\partial W_1}} = {matrix(k['x'], transpose=True)} {matrix(k['da1'])} = {matrix(k['dW1'])}"
+    return None
+
+
+def is_tiny(walk):
+    return walk.x.shape[1] <= 3
 
 
 def rules(step, walk):
-    """The LaTeX lines for this step: its rule with shapes; numbers too when the net is tiny."""
+    """The LaTeX lines for this step: its rule with the tensors' shapes (the tiny net's start: its numbers)."""
     k, shapes, n = walk.known(step.k), walk.shapes(step.k), walk.n
     if step.direction == "start":
-        return [rf"{u('x', shapes)}, \quad t \in \{{0, \dots, 9\}}^{{{n}}}" if walk.x.shape[1] > 3
-                else rf"x = {matrix(walk.x)}, \quad t = {int(walk.t[0])}"]
+        return [rf"x = {matrix(walk.x)}, \quad t = {int(walk.t[0])}" if is_tiny(walk)
+                else rf"{u('x', shapes)}, \quad t \in \{{0, \dots, 9\}}^{{{n}}}"]
     if step.direction == "update":
         return [r"W \leftarrow W - \eta\,\frac{\partial L}{\partial W}, \quad \eta = " + fmt(walk.lr)]
-    lines = _forward(step, shapes, n, float(k["loss"]) if "loss" in k else None) if step.direction == "forward" \
+    return _forward(step, shapes, n, float(k["loss"]) if "loss" in k else None) if step.direction == "forward" \
         else _backward(step, shapes, n)
-    if walk.x.shape[1] <= 3:
-        lines += _numbers(step, k, walk.one_hot)
-    return lines
+
+
+def numbers(step, walk):
+    """The tiny net's rule with its numbers, one line (None for the full net, the start and the update)."""
+    if not is_tiny(walk) or step.direction in ("start", "update"):
+        return None
+    return _numbers(step, walk.known(step.k), walk.one_hot)

@@ -64,6 +64,46 @@ def test_the_tiny_net_is_a_scalar_graph_whose_numbers_are_its_matrices():
     assert at.query_params["net"] == "tiny" and at.query_params["step"] == "8"
 
 
+# What the tiny net's explanation says at each step 0..9 (its own words: one sample of 2 numbers, 2 scores,
+# lanes), and what only the full net's says (images, pixels, 784 or 10 numbers, crossed-out cells, 50 images).
+TINY_WORDS = ["one sample", "× node", "3 of 3 pass", "× node", "2 scores", "N = 1 for one sample", "node by node",
+              "3 of 3 pass", "one layer down", "same sample"]
+FULL_NET_WORDS = ("28×28", "784", "10 scores", "crossed out", "50 images", "pixel", "image(s)", "images")
+
+
+def all_text(at):
+    return " ".join(m.value for m in at.markdown)
+
+
+def test_the_tiny_net_walks_from_start_to_end_in_its_own_words():
+    at = network(net="tiny")
+    assert "TwoLayerNet** made tiny" in all_text(at) and "MNIST" not in all_text(at)
+    for k in range(S.N_STEPS + 1):
+        if k:
+            at.button(key="net_next").click().run()
+            assert not at.exception, at.exception
+        assert at.query_params["step"] == str(k) and at.query_params["net"] == "tiny"
+        text = all_text(at)
+        assert TINY_WORDS[k] in text, (k, text)
+        assert not [w for w in FULL_NET_WORDS if w in text], (k, [w for w in FULL_NET_WORDS if w in text])
+        latex = [line.value for line in at.latex]
+        if 1 <= k <= 8:  # the same step with its numbers under the drawing, the rule with its shapes beside it
+            assert r"\begin{bmatrix}" in latex[0] and any(r"\underset" in line for line in latex[1:]), (k, latex)
+        assert len(at.get("plotly_chart")) == 2, k  # the strip and the drawing, at every step
+    assert where(at).startswith("#### One update")
+    before, after = (float(m.value) for m in at.metric)
+    assert after < before
+    relu = network(net="tiny", step="2").latex[0].value.strip("$\n")
+    assert relu == r"z_1 = \max\left(0,\ \begin{bmatrix}0.3 & 0.15 & 0.7\end{bmatrix}\right) = " \
+                   r"\begin{bmatrix}0.3 & 0.15 & 0.7\end{bmatrix}"
+
+
+def test_the_tiny_nets_own_words_in_japanese_and_chinese():
+    for lang, start, relu in (("ja", "1つのサンプル", "3 個のうち 3 個"), ("zh", "一个样本", "3 个中有 3 个")):
+        assert start in all_text(network(net="tiny", step="0", lang=lang)), lang
+        assert relu in all_text(network(net="tiny", step="2", lang=lang)), lang
+
+
 def test_the_link_restores_a_moment_and_bad_values_are_named():
     at = network(n="2", digit="3", step="4", lr="0.5")
     assert at.session_state.net_setup == S.NetSetup(n=2, digit=3, step=4, lr=0.5)
