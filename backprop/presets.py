@@ -64,11 +64,13 @@ def _softmax_with_loss():
     ops += [_op(f"m{i}", "mul", [f"t{i}", f"l{i}"]) for i in (1, 2, 3)]
     ops += [_op("s", "sum", ["m1", "m2", "m3"]), _op("L", "scale", ["s"], constant=-1.0)]
     leaves = (("a1", 0.3), ("a2", 2.9), ("a3", 4.0), ("t1", 0.0), ("t2", 0.0), ("t3", 1.0))  # the book's 3.5.1 scores
-    # One lane per class, the sum and 1/S below them, t_i joining between the lanes (figure 5-29).
+    # One lane per class, the sum and 1/S below them, t_i joining between the lanes (figure 5-29). Placed so
+    # that on a projector every number has a spot clear of the circles and of the others (tests/test_graph.py):
+    # the t_i join from left of the log nodes, 1/S sits closer to the sum than to the lanes.
     lanes = {1: 0.0, 2: 1.5, 3: 3.0}
     positions = [(f"{v}{i}", c, lanes[i]) for i in lanes for v, c in (("a", 0), ("e", 1), ("y", 4), ("l", 5), ("m", 6))]
-    positions += [(f"t{i}", 4.6, lanes[i] + 0.8) for i in lanes]
-    positions += [("S", 2, 4.25), ("r", 3, 4.25), ("s", 7, 1.5), ("L", 8, 1.5)]
+    positions += [(f"t{i}", 4.4, lanes[i] + 0.8) for i in lanes]
+    positions += [("S", 2, 4.45), ("r", 2.8, 4.45), ("s", 7, 1.5), ("L", 8, 1.5)]
     return Preset("softmax_loss", leaves, tuple(ops), positions=tuple(positions))
 
 

@@ -387,13 +387,19 @@ def stepper():
     if big:
         st.markdown(f"## {where}")
     controls(state, where)
+    shares = projector_shares(graph, preset) if big else None
     fig = graph_figure(graph, state, labels=dict(T["labels"]) if preset.key in SHOPPING else {},
                        legend=(T["legend_value"], T["legend_grad"]), big=big,
                        height=400 if preset.key in SHOPPING else None,
-                       max_height=410 if big else None,  # a projector: the graph and its step on one screen
+                       max_height=405 if big else None,  # a projector: the graph and its step on one screen
+                       width=1170 * shares[0] / sum(shares) - 22 if big else None,  # its px at 1280 px
+                       final=states[-1],  # each number's place, the same at every step
                        positions=preset.drawn_at)
     alt = T["alt"].format(where=plain_where, out=graph.output, value=G.fmt(state.values.get(graph.output)))
-    (projector_view if big else desk_view)(preset, graph, state, (values, problem), (fig, alt))
+    if big:
+        projector_view(preset, graph, state, (values, problem), (fig, alt), shares)
+    else:
+        desk_view(preset, graph, state, (values, problem), (fig, alt))
 
 
 def headline(graph, state, k, last):
@@ -412,12 +418,16 @@ def _chart(fig, alt):
     st.plotly_chart(fig, theme=None, key="shop_fig", alt=alt, config={"displayModeBar": False, "scrollZoom": False})
 
 
-def projector_view(preset, graph, state, inputs, figure):
+def projector_shares(graph, preset):
+    """The drawing's and the explanation's shares of a projector's width. A graph more than 8 columns wide as
+    drawn (Softmax-with-Loss: 10) gets more of the screen, or its numbers would sit on its circles; the
+    explanation beside it is a rule and one formula either way."""
+    return [2.6, 1] if graph_width(graph, preset.drawn_at) > 8 else [1.7, 1]
+
+
+def projector_view(preset, graph, state, inputs, figure, shares):
     """One screen per moment: the graph and this step's rule and formula side by side; the rest folds below."""
-    # A graph more than 8 columns wide as drawn (Softmax-with-Loss: 10) gets more of the screen, or its
-    # numbers would sit on its circles; the explanation beside it is a rule and one formula either way.
-    wide = graph_width(graph, preset.drawn_at) > 8
-    drawing, explain = st.columns([2.6, 1] if wide else [1.7, 1], gap="medium")
+    drawing, explain = st.columns(shares, gap="medium")
     with drawing:
         _chart(*figure)
     with explain.container(key="shop_explain"):

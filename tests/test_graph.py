@@ -386,3 +386,66 @@ def test_a_long_graph_rounds_its_numbers_to_four_digits():
     g = P.PRESETS["sigmoid"].graph()
     shown = {a.text.replace("<b>", "").replace("</b>", "") for a in edge_labels(graph_figure(g, g.states()[-1]))}
     assert {"0.3679", "1.368", "0.7311", "0.1966"} <= shown  # e^-1, 1 + e^-1, σ(1), σ'(1)
+
+
+def number_boxes(fig, width):
+    """(text, box in px) of every edge number, and the circles (x, y, r) in px, of ``fig`` drawn ``width`` px wide
+    (digits and signs taken as 0.55 em, a point 0.3: the drawing's type)."""
+    m, (x_lo, x_hi), (y_hi, y_lo) = fig.layout.margin, fig.layout.xaxis.range, fig.layout.yaxis.range
+    sx, sy = (width - m.l - m.r) / (x_hi - x_lo), (fig.layout.height - m.t - m.b) / (y_hi - y_lo)
+    boxes = []
+    for a in edge_labels(fig):
+        text = a.text.replace("<b>", "").replace("</b>", "")
+        w, h = sum(0.3 if c == "." else 0.55 for c in text) * a.font.size, 1.2 * a.font.size
+        x, y = (a.x - x_lo) * sx + (a.xshift or 0), (a.y - y_lo) * sy - (a.yshift or 0)
+        top = y - h if a.yanchor == "bottom" else y
+        boxes.append((text, (x - w / 2, top, x + w / 2, top + h)))
+    nodes = fig.data[0]
+    circles = [((x - x_lo) * sx, (y - y_lo) * sy, nodes.marker.size / 2) for x, y in zip(nodes.x, nodes.y)]
+    return boxes, circles
+
+
+def covers(box, circle):
+    (x0, y0, x1, y1), (cx, cy, r) = box, circle
+    return (min(max(cx, x0), x1) - cx) ** 2 + (min(max(cy, y0), y1) - cy) ** 2 < (r - 1) ** 2
+
+
+def overlap(a, b):
+    """More than touching: the boxes (estimates, a little wider than the glyphs) share more than 3 px each way."""
+    return min(a[2], b[2]) - max(a[0], b[0]) > 3 and min(a[3], b[3]) - max(a[1], b[1]) > 3
+
+
+@pytest.mark.parametrize("key,width", [("softmax_loss", 823), ("sigmoid", 714), ("apples_oranges", 714),
+                                       ("x*x + 2*x*y", 714), ("1 / (1 + exp(-x))", 714)])
+def test_no_number_covers_a_circle_or_another_number_on_a_projector(key, width):
+    """As /shopping draws it at 1280x720 (``width``: its column's px): Softmax-with-Loss's numbers used to sit on
+    its exp and log nodes' names and on ×(−1); x * x stacked its two wires' gradients on each other."""
+    preset = P.PRESETS[key] if key in P.PRESETS else P.from_expression(key, {"x": 3, "y": 5})
+    graph, states, _ = P.evaluate(preset, preset.defaults)
+    for k in range(len(states)):
+        fig = graph_figure(graph, states[k], big=True, max_height=405, positions=preset.drawn_at, width=width,
+                           legend=("value", "gradient"), final=states[-1])
+        boxes, circles = number_boxes(fig, width)
+        for i, (text, box) in enumerate(boxes):
+            assert not [c for c in circles if covers(box, c)], (key, k, text)
+            assert not [t for t, b in boxes[i + 1:] if overlap(box, b)], (key, k, text)
+
+
+def test_numbers_stay_where_they_are_from_step_to_step():
+    preset = P.PRESETS["softmax_loss"]
+    graph, states, _ = P.evaluate(preset, preset.defaults)
+    places = [[(a.x, a.y, a.yshift) for a in edge_labels(graph_figure(graph, s, big=True, max_height=405,
+                                                                      positions=preset.drawn_at, width=823,
+                                                                      final=states[-1]))] for s in states]
+    assert all(p == places[-1] for p in places)
+
+
+def test_a_value_used_twice_by_one_node_has_two_wires_each_with_its_gradient():
+    g = P.from_expression("x*x + 2*x*y", {"x": 3, "y": 5}).graph()
+    fig = graph_figure(g, g.states()[-1], big=True)
+    square = next(n for n in g.order if g.nodes[n].inputs == ("x", "x"))
+    (x, y), (sx, sy) = layout(g)["x"], layout(g)[square]
+    wires = [a for a in fig.layout.annotations if a.showarrow and a.ax == x and a.x == sx and abs(a.y - sy) < 0.5]
+    assert len(wires) == 2 and abs(wires[0].ay - wires[1].ay) > 0.2  # apart, not on top of each other
+    gradients = [a for a in edge_labels(fig) if a.yanchor == "top" and a.text.replace("<b>", "").replace("</b>", "") == "3"]
+    assert len(gradients) == 2 and abs(gradients[0].y - gradients[1].y) > 0.2

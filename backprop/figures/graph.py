@@ -11,6 +11,7 @@ then draw the edges with their numbers, the leaf and output names, the circles a
 """
 import functools
 import re
+from collections import Counter
 import unicodedata
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from .style import ACTIVE, BACKWARD, FORWARD, MUTED, base_layout, unchecked_figu
 INK = "#24292f"
 GAP = 1.0  # least vertical distance between two nodes of one column
 NARROWEST_COLUMN = 40  # px between two columns in the narrowest place a graph is drawn (a phone, a side column)
+DESK_WIDTH = 820  # px of the page's column at a 1280 px desk with the sidebar open
 
 
 def _columns(graph):
@@ -139,17 +141,68 @@ def _edges(graph):
     return edges + [(graph.output, "__out__", "out")]
 
 
-def _edge_annotations(graph, state, pos, look, big):
-    """An arrow per edge, its value above and its gradient below; what this step computed in bold."""
+class _Room:
+    """The circles and the numbers placed so far, in px of the figure as drawn (``scale``: px per column and
+    per row), so that each new number goes where it covers no circle and no other number."""
+
+    def __init__(self, graph, pos, look, scale, names):
+        self.scale, self.boxes = scale, []
+        self.circles = [(pos[n][0] * scale[0], pos[n][1] * scale[1], look.radius + 1) for n in graph.order]
+        for a in names:  # a leaf's name (and its Σ) right of its point, the output's left of its own
+            width, height = text_px(a["text"], a["font"]["size"]), a["font"]["size"] * 1.25
+            x, y = a["x"] * scale[0] + a.get("xshift", 0), a["y"] * scale[1] - a.get("yshift", 0)
+            x0 = x - width if a.get("xanchor") == "right" else x
+            y0 = y if a.get("yanchor") == "top" else y - height / 2
+            self.boxes.append((x0, y0, x0 + width, y0 + height))
+
+    def box(self, x, y, width, height, anchor, shift, xshift=0.0):
+        """The px box of a label at data (x, y): ``anchor`` "bottom" (above the point) or "top", shifted up by ``shift``."""
+        cx, cy = x * self.scale[0] + xshift, y * self.scale[1] - shift
+        top = cy - height if anchor == "bottom" else cy
+        return cx - width / 2, top, cx + width / 2, top + height
+
+    def covered(self, box):
+        """How much of ``box`` lies on a circle or on a number already placed (0: nothing)."""
+        x0, y0, x1, y1 = box
+        n = 0.0
+        for cx, cy, r in self.circles:
+            dx, dy = max(x0, min(cx, x1)) - cx, max(y0, min(cy, y1)) - cy
+            n += max(0.0, r * r - dx * dx - dy * dy)
+        for u0, v0, u1, v1 in self.boxes:
+            if x0 < u1 and u0 < x1 and y0 < v1 and v0 < y1:
+                n += (min(x1, u1) - max(x0, u0)) * (min(y1, v1) - max(y0, v0))
+        return n
+
+
+def _number_px(text, size, bold=False):
+    """A number's width in px at font ``size``: digits and signs about 0.56 em, a point 0.3 (tighter than
+    ``text_px``, which is generous for names; numbers are placed by this)."""
+    return sum(0.3 if ch == "." else 0.56 for ch in text) * size * (1.06 if bold else 1.0) + 4
+
+
+def _edge_annotations(graph, state, pos, look, big, scale, names, final):
+    """An arrow per edge, its value above and its gradient below; what this step computed in bold.
+
+    A number sits on the middle of its edge (a leaf's: just right of the leaf) unless it would cover a
+    circle or another number there: then it moves along its edge or, on a level edge too short for it,
+    over (under) the circles. Where it goes is decided by its number in ``final`` (the last state, every
+    number known), so numbers stay put while the graph is stepped. Two wires from one value into one node
+    (x * x) are drawn apart, each with its own gradient.
+    """
     out, hot_keys = graph.output, _touched(graph, state)
     hot = FORWARD if state.phase == "forward" else BACKWARD
-    annotations = []
+    annotations, labels, room = [], [], _Room(graph, pos, look, scale, names)
     # where a value feeds several nodes, it is written on its most level edge only
     value_edge = {src: min(used, key=lambda e: abs(pos[e[0]][1] - pos[src][1])) for src, used in graph.consumers.items()
                   if used}
-    drawn = []
+    wires, drawn = Counter((src, dst) for src, dst, _ in _edges(graph)), Counter()
     for src, dst, slot in _edges(graph):
         (x0, y0), (x1, y1) = pos[src], pos[dst]
+        twins, twin = wires[(src, dst)], drawn[(src, dst)]
+        drawn[(src, dst)] += 1
+        if twins > 1:  # x * x: parallel wires, a gradient's height apart
+            dy = (twin - (twins - 1) / 2) * (look.size + 12) / scale[1]
+            y0, y1 = y0 + dy, y1 + dy
         key = (out, "out") if slot == "out" else (dst, slot)
         is_hot = key in hot_keys
         leaf = graph.nodes[src].op == "input"
@@ -159,30 +212,49 @@ def _edge_annotations(graph, state, pos, look, big):
             arrowcolor=hot if is_hot else INK, standoff=4 if dst == "__out__" else look.radius + 2,
             startstandoff=6 if leaf else look.radius,
         ))
-        # Labels sit on the edge, above for the value and below for the gradient. Leaf edges fan in,
-        # so theirs start just right of the leaf, where the edges are farthest apart (and clear of its name).
-        t = 0.15 if leaf else 0.5
-        lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
         value = state.values.get(src)
         grad = state.grads.get(out) if slot == "out" else state.edge_grads.get((dst, slot))
+        settled = {FORWARD: final.values.get(src),
+                   BACKWARD: final.grads.get(out) if slot == "out" else final.edge_grads.get((dst, slot))}
         d_label = f"∂{out}/∂{src}" + ("" if len(graph.consumers[src]) < 2 else f" (→ {dst})")
-        twin = sum(1 for e in drawn if e == (src, dst))  # x * x: the second wire's gradient goes lower
-        drawn.append((src, dst))
-        numbers = [(grad, d_label, BACKWARD, "top", -3 - twin * (look.size + 4))]
-        if slot == "out" or value_edge[src] == (dst, slot):  # a value fanning out is written once
+        numbers = [(grad, d_label, BACKWARD, "top", -3)]
+        is_value_edge = slot == "out" or value_edge[src] == (dst, slot)
+        if is_value_edge:  # a value fanning out is written once
             numbers.insert(0, (value, src, FORWARD, "bottom", 3))
+        # Leaf edges fan in, so their numbers start just right of the leaf, where the edges are farthest apart
+        # (and clear of its name); a leaf's other edges fan out from it and have theirs further along.
+        t0 = 0.15 if leaf and (is_value_edge or len(graph.consumers[src]) < 2) else 0.6 if twins > 1 else 0.5
+        level = abs(y1 - y0) * scale[1] < 8
         for number, exact_label, colour, anchor, shift in numbers:
             text, hover = _number(number, exact_label=exact_label, digits=look.digits)
             bold = _is_new(state, graph, slot, is_hot and number is not None, colour == FORWARD)
             size = look.size + (2 if bold else 0)
-            # a leaf edge's number begins just right of the leaf (centred, shifted by half its width)
-            x_anchor = dict(xshift=2 + text_px(text, size, bold) / 2) if leaf else {}
-            annotations.append(dict(
-                x=lx, y=ly, xref="x", yref="y", text=f"<b>{text}</b>" if bold else text,
-                showarrow=False, yanchor=anchor, yshift=shift, **x_anchor,
-                font=dict(size=size, color=colour if number is not None else MUTED),
-                bgcolor="rgba(255,255,255,0.85)", hovertext=hover,
-            ))
+            shown = _number_px(text, size, bold)
+            width = max(shown, _number_px(_number(settled[colour], exact_label="", digits=look.digits)[0], look.size + 2, True))
+            lift = (look.radius + 3) * (1 if anchor == "bottom" else -1)  # over (under) the circles
+            places = [(t0, shift)] + ([(t, lift) for t in (t0, 0.35, 0.65)] if level else [])
+            places += [(t, shift) for t in (0.35, 0.65, 0.25, 0.75, 0.2, 0.8) if t != t0]
+            label = dict(text=f"<b>{text}</b>" if bold else text, showarrow=False, xref="x", yref="y", yanchor=anchor,
+                         font=dict(size=size, color=colour if number is not None else MUTED),
+                         bgcolor="rgba(255,255,255,0.85)", hovertext=hover)
+            labels.append((not leaf, len(labels), label, (x0, y0, x1, y1), places, width, shown))
+    # leaf edges' numbers first: they have the least room to move
+    for _, _, label, (x0, y0, x1, y1), places, width, shown in sorted(labels, key=lambda item: item[:2]):
+        best = None
+        for t, lift in places:
+            lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+            # a number just right of its leaf: centred, shifted by half its width (its box: the widest's)
+            xshift = 2 + shown / 2 if t == 0.15 else 0.0
+            box = room.box(lx, ly, width, (look.size + 2) * 1.25, label["yanchor"], lift,  # as tall as if new
+                           xshift + (width - shown) / 2 if xshift else 0.0)
+            cost = room.covered(box)
+            if best is None or cost < best[0]:
+                best = (cost, lx, ly, lift, xshift, box)
+            if cost == 0:
+                break
+        _, lx, ly, lift, xshift, box = best
+        room.boxes.append(box)
+        annotations.append({**label, "x": lx, "y": ly, "yshift": lift, **({"xshift": xshift} if xshift else {})})
     return annotations
 
 
@@ -273,13 +345,17 @@ def _legend(legend, look):
 
 
 def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=None, positions=None,
-                 max_height=None):
+                 max_height=None, width=None, final=None):
     """A Plotly figure of ``graph`` as it stands in ``state`` (a ``State`` from ``graph.states()``).
 
     labels: name -> display text for the leaves and the output (default: the names themselves).
     legend: (word for values, word for gradients), shown top right in their colours; None: no legend.
     big: presentation mode (larger type, circles and arrows). positions: see ``layout``.
     height: the figure's height in px (default: 80 a row); max_height: at most this (a projector's screen).
+    width: about how wide the page draws it, in px (default DESK_WIDTH), for putting each number where it
+    covers no circle and no other number (``_edge_annotations``); drawn wider, it only has more room.
+    final: the graph's last state (``graph.states()[-1]``): its numbers decide where each number goes, so
+    that they stay put from step to step (default: ``state``'s).
     """
     labels, pos = labels or {}, layout(graph, positions)
     xs = [p[0] for p in pos.values()]
@@ -287,18 +363,30 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
     look = _Look.of(big, max(xs) - min(xs) + 1)
     names = _name_annotations(graph, state, pos, look, labels)
     left, right = _margins(graph, names, pos)
-    annotations = _edge_annotations(graph, state, pos, look, big) + names
+    # Room above for the legend where the output's name would sit under it (a one-row graph).
+    top, bottom = (1.0 if legend and pos["__out__"][1] - min(ys) < 0.8 else 0.45), 0.6
+    for _ in range(3):  # once more if numbers written over the top row's (under the bottom row's) circles need room
+        figure_height = height or min(60 + 80 * (max(ys) - min(ys) + top + bottom - 0.05), max_height or float("inf"))
+        drawn_height = figure_height * (1.15 if big else 1) - 20  # base_layout's presentation scale, less the margins
+        scale = (((width or DESK_WIDTH) - left - right) / (max(xs) - min(xs) + 0.1),
+                 drawn_height / (max(ys) - min(ys) + top + bottom))  # px per column and per row
+        numbers = _edge_annotations(graph, state, pos, look, big, scale, names, final or state)
+        written, tall = [a for a in numbers if not a.get("showarrow")], (look.size + 2) * 1.25  # as if new: every step alike
+        over = max((a["yshift"] + tall) / scale[1] - (a["y"] - min(ys)) for a in written if a["yanchor"] == "bottom")
+        under = max((tall - a["yshift"]) / scale[1] + (a["y"] - max(ys)) for a in written if a["yanchor"] == "top")
+        if over + 0.05 <= top and under + 0.05 <= bottom:
+            break
+        top, bottom = max(top, over + 0.1), max(bottom, under + 0.1)
+    annotations = numbers + names
     if legend:
         annotations.append(_legend(legend, look))
-    # Room above for the legend where the output's name would sit under it (a one-row graph).
-    top = 1.0 if legend and pos["__out__"][1] - min(ys) < 0.8 else 0.45
     return unchecked_figure([_node_trace(graph, state, pos, look)], {
-        **_base(big, height or min(60 + 80 * (max(ys) - min(ys) + top + 0.55), max_height or float("inf"))),
+        **_base(big, figure_height),
         "annotations": annotations,
         "dragmode": False, "hovermode": "closest", "margin": dict(l=left, r=right, t=10, b=10),
         # the names live in the margins (``_margins``); the range holds the circles and arrows
         "xaxis": dict(visible=False, range=[min(xs) - 0.1, max(xs)], fixedrange=True),
-        "yaxis": dict(visible=False, range=[max(ys) + 0.6, min(ys) - top], fixedrange=True),
+        "yaxis": dict(visible=False, range=[max(ys) + bottom, min(ys) - top], fixedrange=True),
     })
 
 
