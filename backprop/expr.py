@@ -3,7 +3,7 @@
 The whitelist: numbers, variable names, ``+ - * /``, unary minus, ``**`` with a constant exponent,
 ``exp(·)``, ``log(·)`` and ``max(0, ·)``. Everything else is refused with an ``ExpressionError``
 whose ``code`` names the problem (a key of the page's catalogue), ``pos`` the character offset
-where it starts, and ``value`` the offending text or number.
+where it starts (an operation's: its operator, ``/`` for a division), and ``value`` the offending text or number.
 
 A number next to an expression becomes a node of its own, as in the book's figure 5-19: ``1 + e``
 is a ``+1`` node, ``-e`` a ``×(−1)`` node, ``1 / e`` the book's ``/`` node, ``e ** 2`` a ``^2``
@@ -22,6 +22,7 @@ FUNCTIONS = ("exp", "log", "max")
 # Names this page's links use for themselves, and the function names: not variables.
 RESERVED = frozenset({*FUNCTIONS, "step", "preset", "expr", "present", "lang"})
 BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div"}
+SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 
 
 class ExpressionError(ValueError):
@@ -70,11 +71,20 @@ class _Builder:
     def segment(self, node):
         return ast.get_source_segment(self.text, node) or ""
 
+    def at(self, node):
+        """Where an operation was written: a binary one's operator (the ``/`` of ``1 / (x - y)``, not the 1),
+        anything else where it starts (``log``, a unary ``-``)."""
+        if isinstance(node, ast.BinOp):
+            between = self.text[node.left.end_col_offset:node.right.col_offset]
+            if (i := between.find(SYMBOLS[type(node.op)])) >= 0:
+                return node.left.end_col_offset + i
+        return node.col_offset
+
     def add(self, op, inputs, node, constant=None):
         if len(self.variables) + len(self.ops) + 1 > MAX_NODES:
             raise ExpressionError("too_many_nodes", node.col_offset, str(MAX_NODES))
         name = f"{self.prefix}{len(self.ops) + 1}"
-        self.ops.append((name, op, tuple(inputs), constant, node.col_offset))
+        self.ops.append((name, op, tuple(inputs), constant, self.at(node)))
         return ("node", name)
 
     def visit(self, node):
@@ -121,7 +131,7 @@ class _Builder:
             return (kb, b)
         if kb == "const":  # e + c, e - c, e * c, e / c
             if op == "div" and b == 0:
-                raise ExpressionError("div_zero", node.col_offset, self.segment(node))
+                raise ExpressionError("div_zero", self.at(node), self.segment(node))
             return {"add": lambda: self.add("shift", [a], node, b), "sub": lambda: self.add("shift", [a], node, -b),
                     "mul": lambda: self.add("scale", [a], node, b), "div": lambda: self.add("scale", [a], node, 1 / b)}[op]()
         if ka == "const":  # c + e, c - e, c * e, c / e
@@ -139,7 +149,7 @@ class _Builder:
         try:
             return ("const", _const(compute(), node))
         except ZeroDivisionError:
-            raise ExpressionError("div_zero", node.col_offset, self.segment(node)) from None
+            raise ExpressionError("div_zero", self.at(node), self.segment(node)) from None
         except (OverflowError, ValueError, TypeError):  # 10.0 ** 400; (-8) ** 0.5 is complex
             raise ExpressionError("bad_number", node.col_offset, self.segment(node)) from None
 

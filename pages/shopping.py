@@ -31,6 +31,7 @@ INPUT_STEP = {"apple": 10.0, "orange": 10.0, "apple_num": 1.0, "orange_num": 1.0
 CHROME_KEYS = ("present", "lang", "moment")  # the chrome's; every other query parameter is this page's
 PACES = (0.5, 1.0, 2.0, 4.0)
 CHOICES = (*P.PRESETS, P.EXPRESSION)
+INTROS = {"sigmoid": "intro_sigmoid", "softmax_loss": "intro_softmax_loss", P.EXPRESSION: "intro_expression"}  # else "intro"
 
 
 def _value_key(preset_key, name):
@@ -339,7 +340,8 @@ def gradients(graph, state):
 def warnings_box():
     default = T["presets"][P.DEFAULT_PRESET]
     problems = []
-    for w in ss.shop_warnings:
+    # a bad expression's reason is a sentence of its own: it comes last, where the warning's full stop ends it
+    for w in sorted(ss.shop_warnings, key=lambda w: w.code == "bad_expression"):
         if w.code == "bad_expression":
             reason = T[f"expr_{w.reason}"].format(value=chrome.code_text(w.value), limit=chrome.code_text(w.value))
             problems.append(T["warn_bad_expression"].format(reason=reason, pos=(w.pos or 0) + 1,
@@ -351,7 +353,6 @@ def warnings_box():
 
 if not big:  # on a projector the navigation bar names the page and the step is the headline
     st.title(T["title"])
-    st.markdown(T["intro"])
 st.html("<style>" + chrome.arrow_css("shop")
         # on a projector the explanation beside the graph: compact, so rule and formula fit one screen
         + (" .st-key-shop_explain p { font-size: 0.95rem; line-height: 1.4; margin-bottom: 0.3rem; }"
@@ -366,6 +367,8 @@ def stepper():
     if (ss.shop_playing, ss.shop_pace) != timer:
         st.rerun()  # Play, Pause or a new pace: only a full run sets the timer up again
     chrome.follow_leave()
+    if not big:  # what the graph chosen is (here, so that choosing another says so at once)
+        st.markdown(T[INTROS.get(ss.shop_preset, "intro")])
     if ss.shop_warnings:
         warnings_box()
 

@@ -66,7 +66,8 @@ def test_the_sigmoid_example_equals_the_sigmoid_preset():
     ("max(1, x)", "max_form", 0, "max(1, x)"),
     ("max(0, 3)", "max_form", 0, "max(0, 3)"),
     ("exp(x, y)", "bad_arguments", 0, "exp"),
-    ("x / 0", "div_zero", 0, "x / 0"),
+    ("x / 0", "div_zero", 2, "x / 0"),  # at the operator, not the x
+    ("(x + 1) / (3 - 3)", "div_zero", 8, "(x + 1) / (3 - 3)"),
     ("log(0) + x", "log_domain", 0, "log(0)"),
     ("x + 1e999", "bad_number", 4, ""),
     ("(x + y", "syntax", 0, ""),
@@ -103,7 +104,9 @@ def test_evaluation_problems_are_named_where_they_were_written():
     preset = P.from_expression("x + log(y)", {"y": -1.0})
     assert P.evaluate(preset, preset.defaults)[2] == P.Problem("log_domain", "u1", pos=4)
     preset = P.from_expression("1 / (x - 2)", {"x": 2.0})
-    assert P.evaluate(preset, preset.defaults)[2].code == "div_zero"
+    assert P.evaluate(preset, preset.defaults)[2] == P.Problem("div_zero", "f", pos=2)  # the /, not the 1
+    preset = P.from_expression("1/(x-y)", {"x": 3.0, "y": 3.0})
+    assert P.evaluate(preset, preset.defaults)[2].pos == 1
     preset = P.from_expression("exp(x)", {"x": 1000.0})
     assert P.evaluate(preset, preset.defaults)[2].code == "overflow"
 

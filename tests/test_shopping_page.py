@@ -272,3 +272,39 @@ def test_arriving_at_the_last_moment_opens_the_last_step():
     at = shopping(preset="apples", moment="last")
     assert where(at).startswith("#### Backward 2 of 2") and at.session_state.shop_step == 4
     assert "moment" not in at.query_params and at.query_params["step"] == "4"
+
+
+def intro(at):
+    return at.markdown[0].value  # under the title, above everything else the page draws
+
+
+def test_the_intro_says_which_graph_is_shown_and_follows_the_choice():
+    at = shopping()
+    assert "apples and oranges" in intro(at)
+    for key, words in (("expression", "**Your expression** as a computational graph"), ("sigmoid", "figures 5-19"),
+                       ("softmax_loss", "y − t"), ("apples", "apples and oranges")):
+        at.segmented_control(key="shop_preset").set_value(key).run()  # a rerun of the stepper alone
+        assert words in intro(at), (key, intro(at))
+        assert ("apples" in intro(at)) == (key == "apples"), key
+    assert "apples" not in intro(shopping(preset="expression", expr="x * y", step="1"))
+
+
+def test_a_division_by_zero_points_at_the_division():
+    at = shopping(preset="expression", expr="x + y", step="0")
+    at.text_input(key="shop_expr_text").input("1/(x-y)").run()  # at x = 2, y = 3: drawn
+    at.number_input(key="shop_e_y").set_value(2.0).run()  # now x - y = 0
+    assert "position 2 of the expression" in at.error[0].value, at.error[0].value  # the /, not the 1
+    at.number_input(key="shop_e_y").set_value(3.0).run()
+    at.text_input(key="shop_expr_text").input("(x + 1) / (2 - 2)").run()
+    assert "(position 9)" in at.error[0].value and at.code[0].value == "(x + 1) / (2 - 2)\n        ^"
+
+
+def test_a_bad_expression_in_the_link_reads_as_a_sentence_in_every_language():
+    words = {"en": "Ignored from the link: `step=99` is not a step", "ja": "`expr`（4 文字目、代わりに",
+             "zh": "`expr`（第 4 个字符，改为显示"}
+    for lang, start in words.items():
+        warning = shopping(preset="expression", expr="x +* y", step="99", lang=lang).warning[0].value
+        assert start in warning, (lang, warning)
+    warning = shopping(preset="expression", expr="x +* y", lang="en").warning[0].value
+    assert warning == ("Ignored from the link: `expr` (position 4, showing `(x + y) * z` instead). "
+                       "This is not a formula Python can read."), warning
