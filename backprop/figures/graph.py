@@ -107,13 +107,14 @@ class _Look:
 
     @classmethod
     def of(cls, big, columns):
-        """Wide graphs get 4 digits (6 columns and more, as Sigmoid's) and smaller type (more than 7,
-        as Softmax-with-Loss): their edges are short where the graph shares the screen with its text."""
+        """Wide graphs get 4 digits and smaller circles (6 columns and more, as Sigmoid's: its 4-digit
+        gradients then fit between them) and smaller type (more than 7, as Softmax-with-Loss): their edges
+        are short where the graph shares the screen with its text."""
         radius, size = (30, 22) if big else (24, 15)
         if columns > 7:
             return cls(radius - 4, size - 4, 4)
         if columns >= 6:
-            return cls(radius - 2, size - 2, 4)
+            return cls(radius - 4, size - 2, 4)
         return cls(radius, size)
 
 
@@ -175,9 +176,9 @@ class _Room:
 
 
 def _number_px(text, size, bold=False):
-    """A number's width in px at font ``size``: digits and signs about 0.56 em, a point 0.3 (tighter than
+    """A number's width in px at font ``size``: digits and signs about 0.54 em, a point 0.28 (tighter than
     ``text_px``, which is generous for names; numbers are placed by this)."""
-    return sum(0.3 if ch == "." else 0.56 for ch in text) * size * (1.06 if bold else 1.0) + 4
+    return sum(0.28 if ch == "." else 0.54 for ch in text) * size * (1.03 if bold else 1.0) + 2
 
 
 def _edge_annotations(graph, state, pos, look, big, scale, names, final):
@@ -228,9 +229,9 @@ def _edge_annotations(graph, state, pos, look, big, scale, names, final):
         for number, exact_label, colour, anchor, shift in numbers:
             text, hover = _number(number, exact_label=exact_label, digits=look.digits)
             bold = _is_new(state, graph, slot, is_hot and number is not None, colour == FORWARD)
-            size = look.size + (2 if bold else 0)
+            size = look.size  # a new number is bold, not larger: it keeps the room its edge has
             shown = _number_px(text, size, bold)
-            width = max(shown, _number_px(_number(settled[colour], exact_label="", digits=look.digits)[0], look.size + 2, True))
+            width = _number_px(_number(settled[colour], exact_label="", digits=look.digits)[0], look.size, bold=True)
             lift = (look.radius + 3) * (1 if anchor == "bottom" else -1)  # over (under) the circles
             places = [(t0, shift)] + ([(t, lift) for t in (t0, 0.35, 0.65)] if level else [])
             places += [(t, shift) for t in (0.35, 0.65, 0.25, 0.75, 0.2, 0.8) if t != t0]
@@ -245,7 +246,7 @@ def _edge_annotations(graph, state, pos, look, big, scale, names, final):
             lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
             # a number just right of its leaf: centred, shifted by half its width (its box: the widest's)
             xshift = 2 + shown / 2 if t == 0.15 else 0.0
-            box = room.box(lx, ly, width, (look.size + 2) * 1.25, label["yanchor"], lift,  # as tall as if new
+            box = room.box(lx, ly, width, look.size * 1.25, label["yanchor"], lift,
                            xshift + (width - shown) / 2 if xshift else 0.0)
             cost = room.covered(box)
             if best is None or cost < best[0]:
@@ -371,7 +372,7 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
         scale = (((width or DESK_WIDTH) - left - right) / (max(xs) - min(xs) + 0.1),
                  drawn_height / (max(ys) - min(ys) + top + bottom))  # px per column and per row
         numbers = _edge_annotations(graph, state, pos, look, big, scale, names, final or state)
-        written, tall = [a for a in numbers if not a.get("showarrow")], (look.size + 2) * 1.25  # as if new: every step alike
+        written, tall = [a for a in numbers if not a.get("showarrow")], look.size * 1.25
         over = max((a["yshift"] + tall) / scale[1] - (a["y"] - min(ys)) for a in written if a["yanchor"] == "bottom")
         under = max((tall - a["yshift"]) / scale[1] + (a["y"] - max(ys)) for a in written if a["yanchor"] == "top")
         if over + 0.05 <= top and under + 0.05 <= bottom:
