@@ -6,7 +6,7 @@ from backprop import network_state as S
 from backprop import tiny
 from backprop.figures.graph import text_px
 from backprop.figures.network import (PIPELINE, TINY_HEIGHT, TINY_WIDTH, images_figure, matrix_figure, pipeline_boxes,
-                                      pipeline_figure, tile, tiny_figure, tiny_positions)
+                                      pipeline_figure, tile, tiny_figure)
 from backprop.graph import gradient_check
 from backprop.net import TwoLayerNet
 
