@@ -11,8 +11,8 @@ then draw the edges with their numbers, the leaf and output names, the circles a
 """
 import functools
 import re
-from collections import Counter
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
