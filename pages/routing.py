@@ -12,7 +12,8 @@ Two things live here, both used by app.py and the chrome, never by a page direct
   query string. It never runs during an import (a rerun raised while ``pages.chrome`` is half
   imported made concurrent first visitors fail with ``ImportError: cannot import name 'chrome'``),
   and it decides per run, so a session that started in the old mode while another one switched it
-  off is rerouted too.
+  off is rerouted too. A fragment's rerun is never rerouted (its stack starts at the fragment, not at
+  app.py, but its page's whole run came through app.py).
 - ``run_page(page, T)``: the page's edge. An error the page did not foresee is logged with its
   traceback on the server and shown as a short message from the catalogue with two ways on (try
   again, reset this page); Streamlit's own control flow (``st.rerun``, ``st.stop``,
@@ -64,6 +65,8 @@ def ensure_routed():
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:  # called outside a script run (a test reading a catalogue)
         return
+    if ctx.fragment_ids_this_run:  # a fragment's rerun: its page's whole run came through app.py (its stack
+        return  # does not: rerouting it made every click in a fragment a second, whole run)
     if PagesManager.uses_pages_directory or not _started_from_app(_resolved(ctx.main_script_path)):
         PagesManager.uses_pages_directory = False
         if st.session_state.get("chrome_rerouted"):  # one reroute is enough: never a loop

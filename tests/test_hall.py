@@ -65,3 +65,31 @@ def test_a_hall_opening_bookmarks_at_once_on_a_fresh_server():
         assert not exceptions, (path, exceptions)
         assert "Traceback" not in text and "ImportError" not in text, path
         assert pages == PAGES, (path, pages)  # app.py's navigation, not Streamlit's pages/ folder app
+
+
+async def _fragment_clicks(url):
+    """Next three times on /shopping, then a live view's timed redraws on /training: what each began."""
+    async with Session.open(url, "/shopping", "step=0", timeout=60) as s:
+        before = dict(s.started)
+        for step in (1, 2, 3):
+            await s.click("shop_next")
+            await s.wait_for(lambda s: f"step={step}" in s.query and not s.running, 30)
+        shopping = {kind: s.started[kind] - before[kind] for kind in before}, s.text()
+    async with Session.open(url, "/training", "iterations=100000", timeout=60) as s:
+        await s.click("training_btn_start")
+        await s.wait_for(lambda s: re.search(r"Iteration [1-9][\d,]* of", s.text()), 60)
+        before = dict(s.started)
+        await s.wait_for(lambda s: s.started["fragment"] >= before["fragment"] + 4, 60)
+        training = {kind: s.started[kind] - before[kind] for kind in before}
+        await s.click("training_btn_stop")
+    return shopping, training
+
+
+def test_a_click_or_a_redraw_inside_a_fragment_reruns_only_the_fragment(app_url):
+    """A fragment's rerun must not be rerouted through app.py as a bookmark's first run is: that made every
+    Next on /shopping a fragment run and then a whole run, twice the server's work for each click."""
+    with ThreadPoolExecutor(1) as thread:
+        (shopping, text), training = thread.submit(asyncio.run, _fragment_clicks(app_url)).result()
+    assert shopping == {"whole": 0, "fragment": 3}, shopping
+    assert "Forward" in text or "Backward" in text, text[:200]
+    assert training["whole"] == 0 and training["fragment"] >= 4, training

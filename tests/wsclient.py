@@ -40,6 +40,7 @@ class Session:
         self.pages = []  # the navigation's page titles, as the server sent them
         self.page_hash = ""  # until the server has said which page this is
         self.runs = 0  # scripts finished (whole runs and fragment reruns; not one cut short by a rerun)
+        self.started = {"whole": 0, "fragment": 0}  # runs begun, of each kind (a fragment's rerun is cheaper)
         self.running = True  # a script (or a fragment) of this session is running
         self.exceptions = []  # every exception element seen, as "Type: message"
         self._changed = asyncio.Condition()
@@ -120,6 +121,7 @@ class Session:
             kind = msg.WhichOneof("type")
             if kind == "new_session":  # every run starts with one; a fragment's names its fragments
                 self.page_hash = msg.new_session.page_script_hash  # the browser names its page by it from now on
+                self.started["fragment" if msg.metadata.run.fragment_ids else "whole"] += 1
                 if not msg.metadata.run.fragment_ids:  # a whole run defines its fragments (and timers) again
                     self._stop_ticks(list(self._auto))
                     written = set()  # what this run draws; the last run's elements stay until it ends
