@@ -418,7 +418,9 @@ def _inspect(records, divider=True):
 
 VIEW = training_live.View(T=T, S=S, big=BIG, lab=LAB, pool=POOL, restart=_restart, W=W)  # this run's session
 LIVE_VIEW = partial(training_live.live_view, VIEW)  # progress, messages, the curves
+LIVE_AND_BADGES = partial(training_live.live_view, VIEW, badges=True)  # and the sanity badges below them
 SANITY_VIEW = partial(training_live.sanity_view, VIEW)  # the badges, the ratio chart
+RATIO_VIEW = partial(training_live.sanity_view, VIEW, badges=False)  # the ratio chart alone
 COMPARE_LIVE = partial(training_live.compare_live, VIEW)  # moment 4 on the projector: the overlay
 
 
@@ -480,16 +482,22 @@ refresh = st.session_state[P + "refresh"] = POOL.refresh_interval()
 st.session_state[P + "refresh_at"] = time.monotonic()
 if run is not None:  # a bookmark of this page then tells, after a server restart, that the run was lost
     st.query_params["run_id"] = live.run_token(run.run_id)
-if BIG and MOMENT == "inspect" and not ticking:  # on the projector the moment's figure comes first
+# On the projector, inspecting a paused run and comparing runs put the moment's figure first and the live view
+# further down, below the ratio toggle; everywhere else the badges come right below the curves, drawn by the
+# same fragment.
+beside = BIG and ((MOMENT == "inspect" and not ticking) or MOMENT == "compare")
+if BIG and MOMENT == "inspect" and not ticking:
     _inspect(LAB.records(), divider=False)
 elif BIG and MOMENT == "compare":
     chrome.fragment(COMPARE_LIVE, run_every=COMPARE_REFRESH if ticking else None)()
 else:
-    chrome.fragment(LIVE_VIEW, run_every=refresh if ticking else None)()
-chrome.fragment(SANITY_VIEW, run_every=max(SANITY_REFRESH, 2 * refresh) if ticking else None)()
+    chrome.fragment(LIVE_AND_BADGES, run_every=refresh if ticking else None)()
+if beside or st.session_state.get(P + "show_ratios"):
+    chrome.fragment(SANITY_VIEW if beside else RATIO_VIEW,
+                    run_every=max(SANITY_REFRESH, 2 * refresh) if ticking else None)()
 if run is not None:
     st.toggle(T["show_ratios"], key=P + "show_ratios", help=T["ratio_help"])
-if BIG and MOMENT in ("inspect", "compare"):
+if beside:
     chrome.fragment(LIVE_VIEW, run_every=refresh if ticking else None)()
 
 training_runs.render(LAB)

@@ -174,7 +174,10 @@ def _headline(v, snap):
                                                  it=f"{snap.iteration:,}"))
 
 
-def live_view(v):
+def live_view(v, badges=False):
+    """Progress, messages and the curves; with ``badges``, the sanity badges below them in the same rerun (one
+    fragment rerun a redraw instead of two: each rerun costs the server more in Streamlit's own work than
+    the badges cost to draw, and a hall of 30 redraws 15 pages a second)."""
     run = v.lab.current
     if run is None:
         st.info(v.T["no_run"], icon=":material/play_circle:")
@@ -198,6 +201,8 @@ def live_view(v):
                           key=P + "loss_chart", config={"displayModeBar": False}, theme=None)
         right.plotly_chart(figs.accuracy_figure(snap.evals, labels=_acc_labels(v.T), big=v.big, height=height),
                            key=P + "acc_chart", config={"displayModeBar": False}, theme=None)
+    if badges:
+        _badges(v, snap)
     # A run ended, paused itself or handed over to the next queued run, or the server's load changed the
     # redraw rate: redraw the whole page once (the fragment's timer is set there).
     ss = st.session_state
@@ -211,14 +216,17 @@ def live_view(v):
             st.rerun(scope="app")
 
 
-def sanity_view(v):
-    """The sanity badges (and the ratio chart if asked for): slower-moving, so redrawn less often."""
+def sanity_view(v, badges=True):
+    """The sanity badges (unless the live view draws them) and the ratio chart if asked for: slower-moving, so
+    redrawn less often."""
     run = v.lab.current
-    if run is None:
+    ratios = st.session_state.get(P + "show_ratios")  # the toggle itself is drawn below, outside the fragments
+    if run is None or not (badges or ratios):
         return
     snap = run.snapshot(max_points=LIVE_POINTS)
-    _badges(v, snap)
-    if st.session_state.get(P + "show_ratios"):  # the toggle itself is drawn below, outside the fragments
+    if badges:
+        _badges(v, snap)
+    if ratios:  # the toggle itself is drawn below, outside the fragments
         figure = figs.ratio_figure(snap.ratio_iterations, snap.ratios, labels=_ratio_labels(v.T), big=v.big)
         st.plotly_chart(figure, key=P + "ratio_chart", config={"displayModeBar": False}, theme=None)
 

@@ -368,3 +368,13 @@ def test_refused_weight_files_are_worded(code, values, text):
     from pages import training_runs as words
 
     assert words.weights_text(english(), live.WeightsError(code, **values)).replace("\\", "").startswith(text)
+
+
+def test_starting_a_run_at_the_inspect_moment_on_the_projector_shows_one_live_view(pages):
+    """Moment 3 on the projector puts the inspector first and the live view further down; a run started (or
+    resumed) there is drawn once, not in both places (twice, its canvas key clashed and the page failed)."""
+    at = pages({"present": "1", "moment": "3"})
+    click(at, "start")
+    assert [p.proto.text for p in at.get("progress")] == [progress(at)], [p.proto.text for p in at.get("progress")]
+    assert len([c for c in at.get("bidi_component") if c.proto.component_name == "backprop_explorer.live_curves"]) == 1
+    lab(at).shutdown()

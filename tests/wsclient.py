@@ -108,6 +108,11 @@ class Session:
         return {str(getattr(e, e.WhichOneof("type")).id).rsplit("-", 1)[-1] for e in self.elements.values()
                 if hasattr(getattr(e, e.WhichOneof("type"), None), "id")}
 
+    @property
+    def timers(self):
+        """Fragment id -> the interval of its timed reruns, for the fragments ticking now."""
+        return dict(self._intervals)
+
     def _fragment_of(self, key):
         return self._fragments.get(self.widget_id(key), "")
 
