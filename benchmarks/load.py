@@ -16,15 +16,16 @@ Everything is bounded in count and time; it stops by itself.
 Prints ONE JSON line:
 - sessions, shoppers, trainers (the server's trainer processes), errors (and the first few messages)
 - peak_rss_mb: the server and its trainer processes, sampled every 0.2 s; peak_processes: trainer processes
-- core_steps_per_s: backprop.bench; total_iterations_per_s: all runs together (wall clock, evaluations
+- core_steps_per_s: backprop.bench, the median of three runs (core_runs: each run's); total_iterations_per_s: all runs together (wall clock, evaluations
   included); total_train_steps_per_s: the same with the time spent evaluating taken out (the runs' own
   timing lines), comparable with core_steps_per_s x trainers; vs_core: that ratio
 - run_iterations_per_s_min / _median, slowest_vs_fair (slowest run / the mean run)
 - pause_p50_s / pause_p95_s: Pause click -> the page says "Paused"; shopping_step_p50_s / _p95_s: Next
   click -> the URL shows the next step
-- server_cores, trainer_cores, client_cores: the CPU each used while the sessions ran (1.0 = one core
-  the whole time): the server process, its trainer processes together, this benchmark's own sessions
-  (they share the machine: what the trainers get is what the other two leave)
+- server_cores, trainer_cores, client_cores: the CPU each used while every session trained, from the last
+  Start to the first Pause (1.0 = one core the whole time): the server process, its trainer processes
+  together, this benchmark's own sessions (they share the machine: what the trainers get is what the
+  other two leave); sessions_s: from the first session opening to the last one closing
 - idle_after_s: seconds from the last context closing until no trainer process is left and the RSS
   has settled (idle_rss_mb; baseline_rss_mb is the warmed-up server's before the sessions); load_average: the machine's, at the end
 """
@@ -94,7 +95,6 @@ class Sampler:
     def __init__(self, pid):
         self.pid = pid
         self.peak_rss = self.peak_processes = 0
-        self.trainer_cpu = {}  # trainer pid -> CPU seconds, as last seen (a process is gone once its runs are)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -104,10 +104,7 @@ class Sampler:
 
     def _run(self):
         while not self._stop.wait(0.2):
-            kids = _children(self.pid)  # one walk of /proc a sample, for the CPU and the RSS
-            for kid in kids:
-                self.trainer_cpu[kid] = max(self.trainer_cpu.get(kid, 0.0), _cpu_s(kid))
-            rss, n = self.now(kids)
+            rss, n = self.now()
             self.peak_rss, self.peak_processes = max(self.peak_rss, rss), max(self.peak_processes, n)
 
     def __enter__(self):
@@ -119,10 +116,31 @@ class Sampler:
         self._thread.join()
 
 
-def core_steps_per_s():
-    out = subprocess.run([sys.executable, "-m", "backprop.bench", "--only", "train", "--steps", "1000"], cwd=ROOT,
-                         capture_output=True, text=True, check=True, timeout=300).stdout
-    return json.loads(out.splitlines()[-1])["steps_per_s"]
+def core_steps_per_s(repeats=3):
+    """backprop.bench's steps/s: the median of ``repeats`` runs (one short run on a shared machine varies by
+    10-20%, and the target is a ratio to it), and every run's figure."""
+    rates = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-m", "backprop.bench", "--only", "train", "--steps", "1000"],
+                             cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout
+        rates.append(json.loads(out.splitlines()[-1])["steps_per_s"])
+    return statistics.median(rates), rates
+
+
+class Clock:
+    """CPU seconds of the server, its trainer processes and this benchmark at a moment (for the training window)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def read(self):
+        return time.perf_counter(), _cpu_s(self.pid), sum(_cpu_s(k) for k in _children(self.pid)), time.process_time()
+
+    @staticmethod
+    def cores(start, end):
+        wall = end[0] - start[0]
+        return {name: round((b - a) / wall, 2) if wall > 0 else None
+                for name, a, b in zip(("server_cores", "trainer_cores", "client_cores"), start[1:], end[1:])}
 
 
 # --- sessions ----------------------------------------------------------------------------------------------
@@ -176,7 +194,7 @@ async def shopper(url, result, stop, timeout):
         result["error"] = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"
 
 
-async def drive(url, sessions, shoppers, seconds, timeout, pause_spread=0.0):
+async def drive(url, sessions, shoppers, seconds, timeout, pause_spread=0.0, clock=None, marks=None):
     loop = asyncio.get_running_loop()
     # the hall pauses when the lecturer says so: each student within ``pause_spread`` s (evenly spread)
     delays = [pause_spread * i / max(sessions - 1, 1) for i in range(sessions)]
@@ -187,7 +205,10 @@ async def drive(url, sessions, shoppers, seconds, timeout, pause_spread=0.0):
     tasks = [asyncio.create_task(trainer(url, r, g, pause_gate, timeout, d)) for r, g, d in zip(trainers, gates, delays)]
     tasks += [asyncio.create_task(shopper(url, r, stop, timeout)) for r in shopping]
     await asyncio.wait(gates, timeout=timeout)
+    marks = {} if marks is None else marks
+    marks["start"] = clock.read() if clock else None
     await asyncio.sleep(seconds)  # every student trains meanwhile
+    marks["end"] = clock.read() if clock else None
     pause_gate.set_result(None)
     stop.set_result(None)
     await asyncio.wait(tasks, timeout=2 * timeout)
@@ -263,7 +284,7 @@ def main(argv=None):
     shoppers = min(max(args.shoppers if args.shoppers is not None else max(1, sessions // 5), 0), 20)
     seconds, timeout = min(max(args.seconds, 1.0), 120.0), min(max(args.timeout, 5.0), 300.0)
     pause_spread = min(max(args.pause_spread, 0.0), 30.0)
-    core = None if args.no_core else core_steps_per_s()
+    core, core_runs = (None, []) if args.no_core else core_steps_per_s()
     with running_app() as server:  # 127.0.0.1 on a free port
         url = server.url
         pid = server.proc.pid
@@ -271,12 +292,11 @@ def main(argv=None):
         time.sleep(1.0)
         with Sampler(pid) as sampler:
             baseline_rss, _ = sampler.now()
-            cpu0, client0, wall0 = _cpu_s(pid), time.process_time(), time.perf_counter()
-            trainers, shopping = asyncio.run(drive(url, sessions, shoppers, seconds, timeout, pause_spread))
-            wall = time.perf_counter() - wall0
-            cpu = {"server_cores": round((_cpu_s(pid) - cpu0) / wall, 2),
-                   "trainer_cores": round(sum(sampler.trainer_cpu.values()) / wall, 2),
-                   "client_cores": round((time.process_time() - client0) / wall, 2)}
+            marks, closed = {}, time.perf_counter()
+            trainers, shopping = asyncio.run(drive(url, sessions, shoppers, seconds, timeout, pause_spread,
+                                                   Clock(pid), marks))
+            closed = time.perf_counter() - closed
+            cpu = Clock.cores(marks["start"], marks["end"])  # while every session trained, before the Pause clicks
             idle, idle_rss = wait_idle(sampler)
         from backprop.live.pool import _env_number, cores
         trainer_processes = _env_number("BACKPROP_TRAINERS", cores())
@@ -284,7 +304,8 @@ def main(argv=None):
                   "trainers": trainer_processes,
                   "peak_rss_mb": round(sampler.peak_rss, 1), "peak_processes": sampler.peak_processes,
                   "baseline_rss_mb": round(baseline_rss, 1),
-                  **summarise(trainers, shopping, trainer_processes, core), **cpu,
+                  **summarise(trainers, shopping, trainer_processes, core), "core_runs": core_runs, **cpu,
+                  "sessions_s": round(closed, 1),
                   "idle_after_s": idle, "idle_rss_mb": idle_rss, "load_average": round(os.getloadavg()[0], 1)}
     print(json.dumps(record), flush=True)
     return 0 if record["errors"] == 0 else 1

@@ -63,9 +63,12 @@ class Session:
                 await session.wait_for(lambda s: s.runs >= 1, timeout)
                 yield session
             finally:
-                session._reader.cancel()
                 for task in session._auto.values():
                     task.cancel()
+                # Close while the reader still reads: a reader cancelled first leaves the socket's queue full,
+                # the server's closing frame unread behind it, and the close waits out its 10 s timeout.
+                await socket.close()
+                session._reader.cancel()
 
     # --- sending ---------------------------------------------------------------------------------------
 
