@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from backprop import live
 from backprop.datasets import load_dataset
 from backprop.live import budget
-from backprop.live.shared import shared_folder
+from backprop.live.shared import shared_dataset, shared_folder
 from backprop.training import TrainConfig, Trainer
 
 PROMPT = 2.0  # s: Pause and Stop answer at the next slice; see the PROMPT note in tests/test_live.py
@@ -197,6 +197,20 @@ def test_runs_share_one_memory_mapped_copy_and_an_extra_run_costs_little(pools):
         assert run.run_steps(50, timeout=60)  # each has evaluated, stepped and holds its state
     per_run_mb = (rss_kb(pid) - before) / 1024 / len(more)
     assert per_run_mb < 4, per_run_mb  # a copy of the data set would be 12 MB a run
+
+
+def test_a_trainer_reads_the_mapped_images_as_plain_arrays_without_copying_them():
+    """np.memmap's hooks ran at every slice of it (an evaluation chunk, a batch): the Trainer keeps plain
+    views of the same memory, which step and evaluate as the private copy does."""
+    data = shared_dataset("sample")
+    assert isinstance(data.x_train, np.memmap)
+    tr = Trainer(TrainConfig(seed=0), data)
+    for mine, mapped in ((tr.x_train, data.x_train), (tr.x_test, data.x_test)):
+        assert type(mine) is np.ndarray and np.shares_memory(mine, mapped)
+    private = Trainer(TrainConfig(seed=0), load_dataset("sample"))
+    for _ in range(3):
+        assert tr.step().loss == private.step().loss
+    assert tr.evaluate() == private.evaluate()
 
 
 def test_the_largest_configuration_is_refused_with_what_fits():
