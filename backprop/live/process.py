@@ -52,7 +52,8 @@ class TrainingProcess:
         self.losses, self.evals, self.ratio_its, self.ratios = [], [], [], []
         self.eval_seconds = 0.0
         self.last_flush = self.last_checkpoint = time.perf_counter()
-        self.spacing = 1.0  # reports and checkpoints this many times further apart (the worker's crowd)
+        self.spacing = 1.0  # reports this many times further apart (the worker's crowd)
+        self.checkpoint_spacing = 1.0  # checkpoints this many times further apart
 
     def serve(self):
         """This run alone: obey messages and step until told to close."""
@@ -78,7 +79,7 @@ class TrainingProcess:
             now = time.perf_counter()
             if now - self.last_flush >= FLUSH_EVERY * self.spacing:
                 self.flush()
-                if now - self.last_checkpoint >= CHECKPOINT_SECONDS * self.spacing:
+                if now - self.last_checkpoint >= CHECKPOINT_SECONDS * self.checkpoint_spacing:
                     self.checkpoint()
 
     def handle(self, message):

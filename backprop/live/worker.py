@@ -6,8 +6,9 @@ messages.py. ``(None, Close())`` ends the process.
 
 Fair time-slicing: the runs that are running take turns, each stepping for SLICE seconds (at least
 one step or evaluation chunk); the socket is read between two slices, so a Pause waits for at most
-one slice of another run. Equal slices give every run the same share of this process's CPU. Beyond
-CROWD running runs each reports (every FLUSH_EVERY s) and checkpoints proportionally less often.
+one slice of another run. Equal slices give every run the same share of this process's CPU. With more
+running runs each reports and checkpoints less often (REPORT_CROWD, CROWD), so that the server reads a
+bounded number of messages a second.
 """
 import collections
 import os
@@ -23,7 +24,14 @@ from .process import TrainingProcess, restore_trainer
 from .shared import shared_dataset
 
 SLICE = 0.01  # seconds of stepping per turn
-CROWD = 8  # running runs per process beyond which each reports (and checkpoints) proportionally less often
+# Beyond REPORT_CROWD running runs per process each reports (every FLUSH_EVERY s alone) proportionally less
+# often, at most every MAX_REPORT_SPACING times FLUSH_EVERY (a live view older than 2 s says so); beyond
+# CROWD each also checkpoints proportionally less often. A hall of 30 on two processes: each run reports every
+# 0.75 s, the live views redraw every 2 s, and the server handles 40 reports a second instead of 160 (each
+# woke two of its threads, and each wake-up took a core from a trainer process for a moment).
+REPORT_CROWD = 2
+MAX_REPORT_SPACING = 10
+CROWD = 8
 
 
 class _Outbox:
@@ -59,9 +67,10 @@ class Worker:
             # Many runs: each reports less often, so that the server reads a bounded number of messages a
             # second (a hall of 60 on two processes sent 600 a second, more than a busy server's router
             # threads could take, and the processes waited on their sockets instead of training).
-            spacing = max(1.0, len(self._turns) / CROWD)
+            spacing = min(MAX_REPORT_SPACING, max(1.0, len(self._turns) / REPORT_CROWD))
+            checkpoint_spacing = max(1.0, len(self._turns) / CROWD)
             for run in self.runs.values():
-                run.spacing = spacing
+                run.spacing, run.checkpoint_spacing = spacing, checkpoint_spacing
         while self._turns:
             run = self.runs.get(self._turns.popleft())
             if run is not None and run.running:
