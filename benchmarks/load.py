@@ -7,7 +7,7 @@ steps/s, then opens N sessions, each speaking Streamlit's websocket protocol as 
 (tests/wsclient.py: the page's first run, button clicks, the live fragment's timed reruns), so that the
 machine's two cores measure the server, not N Chromium tabs: each opens /training and presses Start
 (the book's chapter 5 run, made long enough to last), and ``--shoppers`` more step /shopping with Next.
-After ``--seconds`` of training every session presses Pause, the N clicks evenly spread over
+Once every run trains, after ``--seconds`` more, every session presses Pause, the N clicks evenly spread over
 ``--pause-spread`` seconds (default 3: a hall told to pause; 0 puts them in the same instant), and waits
 for "Paused"; all sessions close
 and the benchmark waits (at most 60 s) until the server is idle again.
@@ -16,16 +16,20 @@ Everything is bounded in count and time; it stops by itself.
 Prints ONE JSON line:
 - sessions, shoppers, trainers (the server's trainer processes), errors (and the first few messages)
 - peak_rss_mb: the server and its trainer processes, sampled every 0.2 s; peak_processes: trainer processes
-- core_steps_per_s: backprop.bench, the median of three runs (core_runs: each run's); total_iterations_per_s: all runs together (wall clock, evaluations
-  included); total_train_steps_per_s: the same with the time spent evaluating taken out (the runs' own
-  timing lines), comparable with core_steps_per_s x trainers; vs_core: that ratio
+- core_steps_per_s: backprop.bench, the median of three runs (core_runs: each run's)
+- total_iterations_per_s: all runs together while every one of them trains (from the moment the last run
+  shows progress, for ``--seconds``: the iterations each page shows at the two ends, evaluations
+  included); sum_of_run_rates: the runs' own rates (iterations over their own running time) added up,
+  which overstates it, since the runs that start early or pause late train part of the time with fewer
+  others; total_train_steps_per_s: total_iterations_per_s with the time spent evaluating taken out
+  (the runs' own timing lines), comparable with core_steps_per_s x trainers; vs_core: that ratio
 - run_iterations_per_s_min / _median, slowest_vs_fair (slowest run / the mean run)
 - pause_p50_s / pause_p95_s: Pause click -> the page says "Paused"; shopping_step_p50_s / _p95_s: Next
   click -> the URL shows the next step
-- server_cores, trainer_cores, client_cores: the CPU each used while every session trained, from the last
-  Start to the first Pause (1.0 = one core the whole time): the server process, its trainer processes
-  together, this benchmark's own sessions (they share the machine: what the trainers get is what the
-  other two leave); sessions_s: from the first session opening to the last one closing
+- server_cores, trainer_cores, client_cores: the CPU each used in that same window (1.0 = one core the
+  whole time): the server process, its trainer processes together, this benchmark's own sessions (they
+  share the machine: what the trainers get is what the other two leave); sessions_s: from the first
+  session opening to the last one closing
 - idle_after_s: seconds from the last context closing until no trainer process is left and the RSS
   has settled (idle_rss_mb; baseline_rss_mb is the warmed-up server's before the sessions); load_average: the machine's, at the end
 """
@@ -48,6 +52,7 @@ from tests.wsclient import Session
 ROOT = Path(__file__).resolve().parents[1]
 PAUSED = re.compile(r"Paused at iteration [\d,]+")
 RUNNING = re.compile(r"Iteration [1-9][\d,]* of")  # it has trained
+RUNNING_AT = re.compile(r"Iteration ([\d,]+) of")
 TIMING = re.compile(r"([\d.]+) s training \(([\d,]+|–) steps/s\) and ([\d.]+) s evaluating")
 ITERATION = re.compile(r"[Ii]teration ([\d,]+)")
 
@@ -149,15 +154,15 @@ class Clock:
 # Chromium tabs, so the figures are the server's.
 
 async def trainer(url, result, start_gate, pause_gate, timeout, pause_delay=0.0):
-    """One student: open /training, Start, wait for the signal, Pause (``pause_delay`` s after it), read
-    the run's own timing line."""
+    """One student: open /training, Start, wait until it trains (``start_gate``) and for the signal, Pause
+    (``pause_delay`` s after it), read the run's own timing line."""
     s = None
     try:
         async with Session.open(url, "/training", "iterations=200000", timeout) as session:
-            s = session  # long enough to last
-            start_gate.set_result(None) if not start_gate.done() else None
+            s = result["session"] = session  # long enough to last; drive() reads its progress meanwhile
             await s.click("training_btn_start")
             await s.wait_for(lambda s: RUNNING.search(s.text()), timeout)
+            start_gate.set_result(None)
             await pause_gate
             await asyncio.sleep(pause_delay)
             clicked = time.perf_counter()
@@ -173,6 +178,18 @@ async def trainer(url, result, start_gate, pause_gate, timeout, pause_delay=0.0)
     except Exception as e:  # noqa: BLE001 - counted and reported, never fatal to the benchmark
         shown = [t for t in (s.texts() if s else []) if ITERATION.search(t) or "aus" in t]
         result["error"] = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]} {shown[:2]}"
+    finally:
+        start_gate.done() or start_gate.set_result(None)  # a session that failed holds nobody up
+        result.pop("session", None)
+
+
+def shown_iterations(trainers):
+    """Each trainer session's iteration as its page shows it now (None if it shows none)."""
+    out = []
+    for r in trainers:
+        found = RUNNING_AT.search(r["session"].text()) if "session" in r else None
+        out.append(int(found.group(1).replace(",", "")) if found else None)
+    return out
 
 
 async def shopper(url, result, stop, timeout):
@@ -204,11 +221,11 @@ async def drive(url, sessions, shoppers, seconds, timeout, pause_spread=0.0, clo
     gates = [loop.create_future() for _ in range(sessions)]
     tasks = [asyncio.create_task(trainer(url, r, g, pause_gate, timeout, d)) for r, g, d in zip(trainers, gates, delays)]
     tasks += [asyncio.create_task(shopper(url, r, stop, timeout)) for r in shopping]
-    await asyncio.wait(gates, timeout=timeout)
+    await asyncio.wait(gates, timeout=timeout)  # every student's run trains
     marks = {} if marks is None else marks
-    marks["start"] = clock.read() if clock else None
+    marks["start"], marks["shown_start"] = clock.read() if clock else None, shown_iterations(trainers)
     await asyncio.sleep(seconds)  # every student trains meanwhile
-    marks["end"] = clock.read() if clock else None
+    marks["end"], marks["shown_end"] = clock.read() if clock else None, shown_iterations(trainers)
     pause_gate.set_result(None)
     stop.set_result(None)
     await asyncio.wait(tasks, timeout=2 * timeout)
@@ -220,10 +237,20 @@ def _quantile(values, q):
         round(values[0], 3) if values else None)
 
 
-def summarise(trainers, shopping, trainer_processes, core):
+def window_rate(marks):
+    """Iterations a second of all runs together while every one of them trained: the progress each page shows
+    at the window's two ends (a redraw old at both, on average alike), over the window's length."""
+    pairs = [(a, b) for a, b in zip(marks["shown_start"], marks["shown_end"]) if a is not None and b is not None]
+    seconds = marks["end"][0] - marks["start"][0]
+    return sum(b - a for a, b in pairs) / seconds if pairs and seconds > 0 else 0.0
+
+
+def summarise(trainers, shopping, trainer_processes, core, marks):
     done = [r for r in trainers if "iterations" in r]
     rates = [r["iterations"] / (r["train_s"] + r["eval_s"]) for r in done if r["train_s"] + r["eval_s"] > 0]
-    total = sum(rates)
+    # Not the sum of the runs' own rates: the hall starts and pauses over a few seconds, and a run that trains
+    # while others have paused (or not started) trains faster, so that sum overstates the hall's throughput.
+    total = window_rate(marks)
     window = statistics.median([r["train_s"] + r["eval_s"] for r in done]) if done else 0
     evaluating = sum(r["eval_s"] for r in done) / (trainer_processes * window) if window else 0
     train_total = total / (1 - min(evaluating, 0.95))
@@ -231,12 +258,13 @@ def summarise(trainers, shopping, trainer_processes, core):
     errors = [r["error"] for r in trainers + shopping if "error" in r]
     return {
         "errors": len(errors), "error_messages": errors[:5], "core_steps_per_s": core,
-        "total_iterations_per_s": round(total, 1), "evaluating_share": round(evaluating, 3),
+        "total_iterations_per_s": round(total, 1), "sum_of_run_rates": round(sum(rates), 1),
+        "evaluating_share": round(evaluating, 3),
         "total_train_steps_per_s": round(train_total, 1),
         "vs_core": round(train_total / (core * trainer_processes), 3) if core else None,
         "run_iterations_per_s_min": round(min(rates), 1) if rates else None,
         "run_iterations_per_s_median": round(statistics.median(rates), 1) if rates else None,
-        "slowest_vs_fair": round(min(rates) / (total / len(rates)), 3) if rates else None,
+        "slowest_vs_fair": round(min(rates) / statistics.mean(rates), 3) if rates else None,
         "pause_p50_s": _quantile([r["pause_s"] for r in done], 50),
         "pause_p95_s": _quantile([r["pause_s"] for r in done], 95),
         "shopping_step_p50_s": _quantile(steps, 50), "shopping_step_p95_s": _quantile(steps, 95),
@@ -304,7 +332,7 @@ def main(argv=None):
                   "trainers": trainer_processes,
                   "peak_rss_mb": round(sampler.peak_rss, 1), "peak_processes": sampler.peak_processes,
                   "baseline_rss_mb": round(baseline_rss, 1),
-                  **summarise(trainers, shopping, trainer_processes, core), "core_runs": core_runs, **cpu,
+                  **summarise(trainers, shopping, trainer_processes, core, marks), "core_runs": core_runs, **cpu,
                   "sessions_s": round(closed, 1),
                   "idle_after_s": idle, "idle_rss_mb": idle_rss, "load_average": round(os.getloadavg()[0], 1)}
     print(json.dumps(record), flush=True)
