@@ -391,13 +391,16 @@ def stepper():
         st.markdown(f"## {where}")
     controls(state, where)
     shares = projector_shares(graph, preset) if big else None
-    fig = graph_figure(graph, state, labels=dict(T["labels"]) if preset.key in SHOPPING else {},
-                       legend=(T["legend_value"], T["legend_grad"]), big=big,
-                       height=400 if preset.key in SHOPPING else None,
-                       max_height=405 if big else None,  # a projector: the graph and its step on one screen
-                       width=1170 * shares[0] / sum(shares) - 22 if big else None,  # its px at 1280 px
-                       final=states[-1],  # each number's place, the same at every step
-                       positions=preset.drawn_at)
+    # Made once per server for every session showing this step (the key names all it depends on).
+    fig = panels.STEP_FIGURES.get(
+        (preset.key, preset.text, tuple((name, repr(x)) for name, x in values.items()), k, chrome.language(), big),
+        lambda: graph_figure(graph, state, labels=dict(T["labels"]) if preset.key in SHOPPING else {},
+                             legend=(T["legend_value"], T["legend_grad"]), big=big,
+                             height=400 if preset.key in SHOPPING else None,
+                             max_height=405 if big else None,  # a projector: the graph and its step on one screen
+                             width=1170 * shares[0] / sum(shares) - 22 if big else None,  # its px at 1280 px
+                             final=states[-1],  # each number's place, the same at every step
+                             positions=preset.drawn_at))
     alt = T["alt"].format(where=plain_where, out=graph.output, value=G.fmt(state.values.get(graph.output)))
     if big:
         projector_view(preset, graph, state, (values, problem), (fig, alt), shares)

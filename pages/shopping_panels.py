@@ -3,15 +3,54 @@ ran (the book's script and the layer method), the numerical check, and at the en
 Softmax-with-Loss the simplified layer beside the graph. Drawn by pages/shopping.py, which passes its words
 (``T``: this module is imported once per server process, so nothing language-dependent lives here).
 """
+import collections
+import functools
 import inspect
+import threading
 
 import streamlit as st
 
 from backprop import graph as G
 from backprop import presets as P
+from backprop.figures.style import frozen
 from backprop.nodes import OPS
 
 SHOPPING = ("apples", "apples_oranges")  # the book's shopping graphs (its script and words differ)
+FIGURES_KEPT = 256  # step figures kept for every session (the book's graphs in three languages, both modes: ~300)
+
+
+class _StepFigures:
+    """The figures of graph steps, each made once per server process and drawn by every session that shows
+    the same step: a lecture's hall steps the same graph with the same numbers, and making the figure was
+    a third of what a student's Next cost the server. Least recently drawn go first beyond FIGURES_KEPT.
+
+    The key must name everything the figure shows (the graph and its inputs, the step, the language, the
+    mode); the figures are FrozenFigures, never changed once made.
+    """
+
+    def __init__(self, kept=FIGURES_KEPT):
+        self._kept = kept
+        self._figures = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        with self._lock:
+            fig = self._figures.get(key)
+            if fig is not None:
+                self._figures.move_to_end(key)
+                return fig
+        fig = frozen(make())  # outside the lock: two sessions making the same figure at once make equal ones
+        with self._lock:
+            self._figures[key] = fig
+            while len(self._figures) > self._kept:
+                self._figures.popitem(last=False)
+        return fig
+
+    def __len__(self):
+        return len(self._figures)
+
+
+STEP_FIGURES = _StepFigures()
 
 
 def hover_num(x, digits=10):
@@ -31,6 +70,12 @@ def gradient_table(T, graph, state):
     return "\n".join(rows)
 
 
+@functools.lru_cache(maxsize=64)
+def _method_source(cls, direction):
+    """The layer method's source under its class line (read and tokenized once, not at every step)."""
+    return f"class {cls.__name__}:\n" + inspect.getsource(getattr(cls, direction))
+
+
 def code_panel(T, graph, state, preset):
     """The graph as the book's script with the line this step ran marked, and the layer method it called."""
     marker = T["code_marker"].format(k=state.k)
@@ -39,7 +84,7 @@ def code_panel(T, graph, state, preset):
     node = graph.nodes[step.node if step else graph.order[0]]  # at step 0: what step 1 will call
     direction = step.direction if step else "forward"
     cls = OPS[node.op].layer
-    source = f"class {cls.__name__}:\n" + inspect.getsource(getattr(cls, direction))
+    source = _method_source(cls, direction)
     if step and direction == "backward" and node.op == "mul":
         x, y = step.in_values
         source = f"# {T['code_cached'].format(layer=node.layer, x=G.fmt(x), y=G.fmt(y))}\n" + source

@@ -308,3 +308,19 @@ def test_a_bad_expression_in_the_link_reads_as_a_sentence_in_every_language():
     warning = shopping(preset="expression", expr="x +* y", lang="en").warning[0].value
     assert warning == ("Ignored from the link: `expr` (position 4, showing `(x + y) * z` instead). "
                        "This is not a formula Python can read."), warning
+
+
+def test_a_step_s_figure_is_made_once_for_every_session_and_only_for_what_it_shows():
+    """The figures of graph steps are shared by the server's sessions (pages/shopping_panels.STEP_FIGURES):
+    the same step draws the same figure, and anything the figure shows keeps figures apart (the language, the
+    typed expression, the inputs, presentation mode)."""
+    from pages.shopping_panels import STEP_FIGURES
+
+    first, second = shopping(step="3"), shopping(step="3")
+    assert figure(first) == figure(second) and len(STEP_FIGURES) >= 1
+    assert figure(shopping(step="3", lang="ja")) != figure(first)  # its labels and legend in Japanese
+    assert figure(shopping(step="3", present="1")) != figure(first)
+    assert figure(shopping(step="3", apple="150")) != figure(first)
+    x_times_y, x_plus_y = (shopping(preset="expression", expr=e, x="2", y="3", step="1") for e in ("x*y", "x+y"))
+    assert figure(x_times_y) != figure(x_plus_y)
+    assert "AddLayer" in json.dumps(figure(x_plus_y)) and "MulLayer" in json.dumps(figure(x_times_y))

@@ -30,3 +30,25 @@ def test_none_and_empty_entries_are_left_out_as_plotly_leaves_them_out():
                            {"title": {}, "annotations": [{"text": "a", "hovertext": None, "font": {}}]})
     assert fig.to_dict() == go.Figure(fig.to_dict()).to_dict()
     assert fig.to_dict()["layout"]["annotations"] == [{"text": "a"}] and "hovertext" not in fig.to_dict()["data"][0]
+
+
+def test_a_frozen_figure_hands_out_one_plain_dict_that_draws_as_the_figure_does():
+    import plotly.io as pio
+
+    from backprop.figures.style import FrozenFigure, frozen
+    from pages.shopping_panels import _StepFigures
+
+    preset = P.PRESETS["apples_oranges"]
+    graph, states, _ = P.evaluate(preset, dict(preset.leaves))
+    fig = graph_figure(graph, states[5], labels={"x": "x"}, legend=("value", "gradient"), positions=preset.drawn_at)
+    ice = frozen(fig)
+    assert isinstance(ice, go.Figure) and ice.to_dict() is ice.to_dict()  # no copy at each draw
+    assert ice.to_dict() == fig.to_dict() and pio.to_json(ice, validate=False) == pio.to_json(fig, validate=False)
+    assert ice.layout.annotations == fig.layout.annotations  # a whole figure, for whoever reads it as one
+
+    made = []
+    figures = _StepFigures(kept=2)
+    for key in ("a", "b", "a", "c", "b"):  # kept: the two drawn last
+        figures.get(key, lambda: made.append(key) or fig)
+    assert made == ["a", "b", "c", "b"] and len(figures) == 2
+    assert isinstance(figures.get("c", lambda: 1 / 0), FrozenFigure)  # "c" is still there: not made again

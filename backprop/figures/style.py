@@ -60,6 +60,28 @@ def unchecked_figure(data, layout):
     return go.Figure(data=_plain(list(data)), layout=_plain(layout), _validate=False)
 
 
+class FrozenFigure(go.Figure):
+    """A finished figure drawn many times: ``to_dict()`` hands out the same plain dict every time.
+
+    ``st.plotly_chart`` calls ``to_dict()`` at every draw, and Plotly's makes a deep copy of the whole figure
+    and walks it for NumPy arrays: for a graph step a third of drawing it. Make one with ``frozen(fig)`` once
+    the figure is complete; it must not be changed afterwards (its dict would no longer say what it shows),
+    and whoever draws it must not change the dict (Streamlit and plotly.io only read it).
+    """
+
+    def __init__(self, spec):
+        super().__init__(data=spec.get("data"), layout=spec.get("layout"), _validate=False)
+        self._frozen_spec = spec
+
+    def to_dict(self):
+        return self._frozen_spec
+
+
+def frozen(fig):
+    """``fig`` as a FrozenFigure (its plain dict made once)."""
+    return FrozenFigure(fig.to_dict())
+
+
 def empty_figure(message, *, big=False):
     """A figure that says why there is nothing to draw yet."""
     fig = go.Figure()
