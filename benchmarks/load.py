@@ -16,7 +16,8 @@ Everything is bounded in count and time; it stops by itself.
 Prints ONE JSON line:
 - sessions, shoppers, trainers (the server's trainer processes), errors (and the first few messages)
 - peak_rss_mb: the server and its trainer processes, sampled every 0.2 s; peak_processes: trainer processes
-- core_steps_per_s: backprop.bench, the median of three runs (core_runs: each run's)
+- core_steps_per_s: backprop.bench, the median of six runs, three before the server starts and three after it
+  has stopped (core_runs: each run's, in that order)
 - total_iterations_per_s: all runs together while every one of them trains (from the moment the last run
   shows progress, for ``--seconds``: the iterations each page shows at the two ends, evaluations
   included); sum_of_run_rates: the runs' own rates (iterations over their own running time) added up,
@@ -122,14 +123,14 @@ class Sampler:
 
 
 def core_steps_per_s(repeats=3):
-    """backprop.bench's steps/s: the median of ``repeats`` runs (one short run on a shared machine varies by
-    10-20%, and the target is a ratio to it), and every run's figure."""
+    """backprop.bench's steps/s in ``repeats`` runs (one short run on a shared machine varies by 10-20%, and
+    the target is a ratio to it: main() takes the median of three before and three after the sessions)."""
     rates = []
     for _ in range(repeats):
         out = subprocess.run([sys.executable, "-m", "backprop.bench", "--only", "train", "--steps", "1000"],
                              cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout
         rates.append(json.loads(out.splitlines()[-1])["steps_per_s"])
-    return statistics.median(rates), rates
+    return rates
 
 
 class Clock:
@@ -312,7 +313,7 @@ def main(argv=None):
     shoppers = min(max(args.shoppers if args.shoppers is not None else max(1, sessions // 5), 0), 20)
     seconds, timeout = min(max(args.seconds, 1.0), 120.0), min(max(args.timeout, 5.0), 300.0)
     pause_spread = min(max(args.pause_spread, 0.0), 30.0)
-    core, core_runs = (None, []) if args.no_core else core_steps_per_s()
+    before = [] if args.no_core else core_steps_per_s()
     with running_app() as server:  # 127.0.0.1 on a free port
         url = server.url
         pid = server.proc.pid
@@ -326,15 +327,18 @@ def main(argv=None):
             closed = time.perf_counter() - closed
             cpu = Clock.cores(marks["start"], marks["end"])  # while every session trained, before the Pause clicks
             idle, idle_rss = wait_idle(sampler)
-        from backprop.live.pool import _env_number, cores
-        trainer_processes = _env_number("BACKPROP_TRAINERS", cores())
-        record = {"sessions": sessions, "shoppers": shoppers, "seconds": seconds, "pause_spread_s": pause_spread,
-                  "trainers": trainer_processes,
-                  "peak_rss_mb": round(sampler.peak_rss, 1), "peak_processes": sampler.peak_processes,
-                  "baseline_rss_mb": round(baseline_rss, 1),
-                  **summarise(trainers, shopping, trainer_processes, core, marks), "core_runs": core_runs, **cpu,
-                  "sessions_s": round(closed, 1),
-                  "idle_after_s": idle, "idle_rss_mb": idle_rss, "load_average": round(os.getloadavg()[0], 1)}
+    load_average = round(os.getloadavg()[0], 1)
+    after = [] if args.no_core else core_steps_per_s()  # the machine's speed drifts: measured on both sides
+    core = statistics.median(before + after) if before else None
+    from backprop.live.pool import _env_number, cores
+    trainer_processes = _env_number("BACKPROP_TRAINERS", cores())
+    record = {"sessions": sessions, "shoppers": shoppers, "seconds": seconds, "pause_spread_s": pause_spread,
+              "trainers": trainer_processes,
+              "peak_rss_mb": round(sampler.peak_rss, 1), "peak_processes": sampler.peak_processes,
+              "baseline_rss_mb": round(baseline_rss, 1),
+              **summarise(trainers, shopping, trainer_processes, core, marks), "core_runs": before + after, **cpu,
+              "sessions_s": round(closed, 1),
+              "idle_after_s": idle, "idle_rss_mb": idle_rss, "load_average": load_average}
     print(json.dumps(record), flush=True)
     return 0 if record["errors"] == 0 else 1
 
