@@ -34,13 +34,25 @@ def base_layout(fig, *, big=False, height=None, title=None):
     return fig
 
 
+def plain_layout(layout, *, big=False, height=None):
+    """``base_layout``'s fonts, margins and height merged into a plain layout dict (no title), for
+    ``unchecked_figure``."""
+    size = 20 if big else 14
+    out = dict(layout)
+    out.update(font=dict(size=size, family=FONT_FAMILY), margin=dict(l=10, r=10, t=20, b=10),
+               legend={**layout.get("legend", {}), "font": dict(size=size - 1)}, hoverlabel=dict(font=dict(size=size)))
+    if height:
+        out["height"] = int(height * (1.15 if big else 1))
+    return out
+
+
 def _plain(value):
     """``value`` without the None entries and empty dicts Plotly's validation would leave out."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
             v = _plain(v)
-            if v is not None and v != {}:
+            if v is not None and not (isinstance(v, dict) and not v):  # (NumPy arrays stay as they are)
                 out[k] = v
         return out
     if isinstance(value, (list, tuple)):

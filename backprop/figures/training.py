@@ -9,7 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import ACTIVE, BACKWARD, FONT_FAMILY, FORWARD, GOOD, MUTED, SEQUENCE, base_layout, empty_figure
+from .style import (ACTIVE, BACKWARD, FONT_FAMILY, FORWARD, GOOD, MUTED, SEQUENCE, base_layout, empty_figure,
+                    plain_layout, unchecked_figure)
 
 LN10 = math.log(10)
 RATIO_BAND = (1e-4, 1e-2)
@@ -38,21 +39,16 @@ def _loss_top(curve):
     return max(LN10 * 1.15, float(np.percentile(finite, 99)) * 1.05) if len(finite) else LN10 * 1.15
 
 
-def _rule(fig, line, *, x=None, y=None):
-    """A line across the whole plot at iteration ``x`` or loss ``y`` (what add_vline/add_hline draw, as
-    one plain shape: those look at every subplot first and cost a third of a loss figure's build)."""
+def _rule(line, *, x=None, y=None):
+    """A line across the whole plot at iteration ``x`` or loss ``y``, as one plain shape (what add_vline and
+    add_hline draw; those look at every subplot first)."""
     if x is not None:
-        fig.add_shape(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=line)
-    else:
-        fig.add_shape(type="line", xref="paper", yref="y", x0=0, x1=1, y0=y, y1=y, line=line)
+        return dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=line)
+    return dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=y, y1=y, line=line)
 
 
-def _add_markers(fig, markers, top, big):
-    """A dotted vertical line and its label at each (iteration, text): where a live knob changed."""
-    for i, (it, text) in enumerate(markers or ()):
-        _rule(fig, dict(color=ACTIVE, width=2, dash="dot"), x=it)
-        fig.add_annotation(x=it, y=top * (0.97 - 0.09 * (i % 3)), text=text, showarrow=False, xanchor="left",
-                           xshift=4, font=dict(color="#9a6700", size=18 if big else 13))
+def _legend_on_top():
+    return dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0)
 
 
 def loss_figure(curve, *, labels, big=False, height=300, divergence=None, markers=()):
@@ -61,50 +57,52 @@ def loss_figure(curve, *, labels, big=False, height=300, divergence=None, marker
     curve: a backprop.live.Curve; labels: dict with "x", "y", "raw", "smooth", "chance";
     divergence: (iteration, text) to mark where the loss became NaN or infinite;
     markers: [(iteration, text)] where a knob changed mid-run (e.g. "learning rate → 0.01").
+
+    Built from plain dicts without Plotly's checks (``style.unchecked_figure``): every paused page draws
+    it, and a hall pausing at once drew thirty (tests/test_unchecked_figures.py checks it as Plotly would).
     """
     if len(curve) == 0:
         return empty_figure(labels.get("empty", ""), big=big)
-    fig = go.Figure()
     rx, ry = _raw_band(curve)
-    fig.add_trace(go.Scatter(x=rx, y=_finite(ry), mode="lines", name=labels["raw"],
-                             line=dict(color=FORWARD, width=1), opacity=0.25, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=curve.x, y=_finite(curve.smooth), mode="lines", name=labels["smooth"],
-                             line=dict(color=FORWARD, width=3),
-                             hovertemplate="%{x:,.0f}: %{y:.3f}<extra></extra>"))
-    _rule(fig, dict(color=MUTED, dash="dot", width=1), y=LN10)
-    fig.add_annotation(text=labels["chance"], xref="paper", x=1, y=LN10, xanchor="right", yanchor="bottom",
-                       showarrow=False, font=dict(color=MUTED))
     top = _loss_top(curve)
-    fig.update_yaxes(title_text=labels["y"], range=[0, top], rangemode="tozero")
-    fig.update_xaxes(title_text=labels["x"], rangemode="tozero")
-    _add_markers(fig, markers, top, big)
+    data = [dict(type="scatter", x=rx, y=_finite(ry), mode="lines", name=labels["raw"],
+                 line=dict(color=FORWARD, width=1), opacity=0.25, hoverinfo="skip"),
+            dict(type="scatter", x=curve.x, y=_finite(curve.smooth), mode="lines", name=labels["smooth"],
+                 line=dict(color=FORWARD, width=3), hovertemplate="%{x:,.0f}: %{y:.3f}<extra></extra>")]
+    shapes = [_rule(dict(color=MUTED, dash="dot", width=1), y=LN10)]
+    annotations = [dict(text=labels["chance"], xref="paper", x=1, y=LN10, xanchor="right", yanchor="bottom",
+                        showarrow=False, font=dict(color=MUTED))]
+    for i, (it, text) in enumerate(markers or ()):  # where a live knob changed: a dotted line and its label
+        shapes.append(_rule(dict(color=ACTIVE, width=2, dash="dot"), x=it))
+        annotations.append(dict(x=it, y=top * (0.97 - 0.09 * (i % 3)), text=text, showarrow=False, xanchor="left",
+                                xshift=4, font=dict(color="#9a6700", size=18 if big else 13)))
     if divergence is not None:
         it, text = divergence
-        _rule(fig, dict(color=BACKWARD, width=2, dash="dash"), x=it)
-        fig.add_annotation(x=it, y=top * 0.9, text=text, showarrow=False, xanchor="right",
-                           font=dict(color=BACKWARD))
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
-    return base_layout(fig, big=big, height=height)
+        shapes.append(_rule(dict(color=BACKWARD, width=2, dash="dash"), x=it))
+        annotations.append(dict(x=it, y=top * 0.9, text=text, showarrow=False, xanchor="right",
+                                font=dict(color=BACKWARD)))
+    layout = dict(xaxis=dict(title=dict(text=labels["x"]), rangemode="tozero"),
+                  yaxis=dict(title=dict(text=labels["y"]), range=[0, top], rangemode="tozero"),
+                  shapes=shapes, annotations=annotations, legend=_legend_on_top())
+    return unchecked_figure(data, plain_layout(layout, big=big, height=height))
 
 
 def accuracy_figure(evals, *, labels, big=False, height=300):
     """Train and test accuracy at each evaluation; evals: (k, 4) iteration, epoch, train, test.
 
-    labels: dict with "x", "y", "train", "test", "empty".
+    labels: dict with "x", "y", "train", "test", "empty". Unchecked, as loss_figure.
     """
     evals = np.asarray(evals)
     if len(evals) == 0:
         return empty_figure(labels.get("empty", ""), big=big)
-    fig = go.Figure()
-    markers = "lines+markers" if len(evals) <= 30 else "lines"
-    for col, name, color in ((2, labels["train"], FORWARD), (3, labels["test"], GOOD)):
-        fig.add_trace(go.Scatter(x=evals[:, 1], y=evals[:, col], mode=markers, name=name,
-                                 line=dict(color=color, width=2.5),
-                                 hovertemplate="%{x:.1f}: %{y:.1%}<extra>" + name + "</extra>"))
-    fig.update_yaxes(title_text=labels["y"], range=[0, 1.02], tickformat=".0%")
-    fig.update_xaxes(title_text=labels["x"], rangemode="tozero")
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
-    return base_layout(fig, big=big, height=height)
+    mode = "lines+markers" if len(evals) <= 30 else "lines"
+    data = [dict(type="scatter", x=evals[:, 1], y=evals[:, col], mode=mode, name=name,
+                 line=dict(color=color, width=2.5), hovertemplate="%{x:.1f}: %{y:.1%}<extra>" + name + "</extra>")
+            for col, name, color in ((2, labels["train"], FORWARD), (3, labels["test"], GOOD))]
+    layout = dict(xaxis=dict(title=dict(text=labels["x"]), rangemode="tozero"),
+                  yaxis=dict(title=dict(text=labels["y"]), range=[0, 1.02], tickformat=".0%"),
+                  legend=_legend_on_top())
+    return unchecked_figure(data, plain_layout(layout, big=big, height=height))
 
 
 def ratio_figure(iterations, ratios, *, labels, big=False, height=260):
