@@ -171,5 +171,13 @@ def test_on_a_phone_the_page_does_not_scroll_sideways(browser, app_url, tmp_path
     expect(page.get_by_role("button", name="Start")).to_be_visible()
     time.sleep(1.0)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # the live canvas: on a phone each panel's legend wraps onto rows within its panel, none runs past it
+    page.get_by_role("button", name="Start").click()
+    canvas = page.locator(".live-curves canvas")
+    expect(canvas.first).to_have_attribute("data-legend-overflow", "0", timeout=30_000)
+    rows = [int(r) for r in canvas.first.get_attribute("data-legend-rows").split(",")]
+    assert len(rows) == 2 and max(rows) >= 2, rows  # wrapped where a row would not fit
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=tmp_path / "training-phone.png")
+    page.get_by_role("button", name="Stop").click()
     context.close()

@@ -1,6 +1,6 @@
 // Live loss and accuracy curves on a canvas, for Streamlit's components v2 (no build step, no network).
 //
-// While a run trains, the page redraws its curves twice a second. Streamlit rebuilds a Plotly chart
+// While a run trains, the page redraws its curves up to twice a second. Streamlit rebuilds a Plotly chart
 // from scratch whenever its data changes, which costs the browser several times more than drawing
 // these few lines; this draws the same panels (backprop.figures.training.live_curves_data) in the
 // same colours. Everything shown is numbers and labels from Python, drawn with fillText (never HTML).
@@ -35,14 +35,27 @@ function drawPanel(ctx, panel, box, font, family) {
   ctx.font = `${font}px ${family}`;
   const yTicks = ticks(panel.ymin, panel.ymax, Math.max(2, Math.floor(h / (font * 2.6))));
   const tickWidth = Math.max(...yTicks.map((t) => ctx.measureText(label(t, panel.percent)).width));
-  const legendH = font * 1.8;
+  const plotX = left + font * 1.6 + tickWidth + 8;
+  // the legend above the plot, in as many rows as the panel's width needs (a phone's accuracy panel is narrow)
+  ctx.font = `${font - 1}px ${family}`;
+  const legend = [];
+  let lx = plotX, row = 0;
+  for (const s of panel.series) {
+    const entry = 34 + ctx.measureText(s.name).width;
+    if (lx > plotX && lx + entry > left + w) { lx = plotX; row += 1; }
+    legend.push({ s, x: lx, row, right: lx + entry });
+    lx += entry + 18;
+  }
+  const layout = { rows: row + 1, overflow: Math.max(0, ...legend.map((e) => Math.ceil(e.right - (left + w)))) };
+  ctx.font = `${font}px ${family}`;
+  const legendH = font * 1.8 * (row + 1);
   const plot = {
-    x: left + font * 1.6 + tickWidth + 8,
+    x: plotX,
     y: top + legendH + font * 0.5,
   };
   plot.w = left + w - plot.x - 6;
   plot.h = top + h - plot.y - font * 3.2;
-  if (plot.w < 20 || plot.h < 20) return;
+  if (plot.w < 20 || plot.h < 20) return layout;
 
   let xmax = 0;
   for (const s of panel.series) for (const v of s.x) if (v !== null && v > xmax) xmax = v;
@@ -71,7 +84,9 @@ function drawPanel(ctx, panel, box, font, family) {
     ctx.moveTo(X(t), plot.y);
     ctx.lineTo(X(t), plot.y + plot.h);
     ctx.stroke();
-    ctx.fillText(label(t, false), X(t), plot.y + plot.h + 6);
+    // the last label ends at the panel's edge rather than past it
+    const half = ctx.measureText(label(t, false)).width / 2;
+    ctx.fillText(label(t, false), Math.min(X(t), left + w - half), plot.y + plot.h + 6);
   }
   // axis titles
   ctx.fillText(panel.xlabel, plot.x + plot.w / 2, plot.y + plot.h + font * 1.7);
@@ -97,10 +112,14 @@ function drawPanel(ctx, panel, box, font, family) {
     ctx.setLineDash([]);
     ctx.fillStyle = panel.hline.color;
     ctx.textAlign = "right";
+    const room = plot.w - 8; // a label wider than the plot gets smaller type, not cut off by the clip
+    const wide = ctx.measureText(panel.hline.label).width;
+    if (wide > room) ctx.font = `${Math.max(9, Math.floor((font * room) / wide))}px ${family}`;
     // above the line, or below it when the plot's top leaves no room for a line of text
     const above = Y(panel.hline.y) - plot.y > font * 1.2;
     ctx.textBaseline = above ? "bottom" : "top";
     ctx.fillText(panel.hline.label, plot.x + plot.w - 4, Y(panel.hline.y) + (above ? -2 : 3));
+    ctx.font = `${font}px ${family}`;
   }
   // where a live knob changed (the learning rate, ...): a dotted line and its label
   (panel.vlines || []).forEach((m, i) => {
@@ -146,25 +165,24 @@ function drawPanel(ctx, panel, box, font, family) {
   ctx.globalAlpha = 1;
   ctx.restore();
 
-  // legend above the plot
+  // legend above the plot (laid out at the top)
   ctx.font = `${font - 1}px ${family}`;
   ctx.textAlign = "left";
   ctx.textBaseline = "middle";
-  let lx = plot.x;
-  const ly = top + legendH / 2;
-  for (const s of panel.series) {
+  for (const { s, x, row: r } of legend) {
+    const ly = top + font * 1.8 * (r + 0.5);
     ctx.globalAlpha = Math.max(s.alpha, 0.35);
     ctx.strokeStyle = s.color;
     ctx.lineWidth = Math.max(s.width, 2);
     ctx.beginPath();
-    ctx.moveTo(lx, ly);
-    ctx.lineTo(lx + 28, ly);
+    ctx.moveTo(x, ly);
+    ctx.lineTo(x + 28, ly);
     ctx.stroke();
     ctx.globalAlpha = 1;
     ctx.fillStyle = INK;
-    ctx.fillText(s.name, lx + 34, ly);
-    lx += 34 + ctx.measureText(s.name).width + 18;
+    ctx.fillText(s.name, x + 34, ly);
   }
+  return layout;
 }
 
 function draw(canvas, data) {
@@ -183,11 +201,15 @@ function draw(canvas, data) {
   const total = data.weights.reduce((a, b) => a + b, 0);
   const usable = width - GAP * (data.panels.length - 1);
   let x = 0;
-  data.panels.forEach((panel, i) => {
+  const layouts = data.panels.map((panel, i) => {
     const w = (usable * data.weights[i]) / total;
-    drawPanel(ctx, panel, { x, y: 0, w, h: height }, data.font, data.family);
+    const layout = drawPanel(ctx, panel, { x, y: 0, w, h: height }, data.font, data.family);
     x += w + GAP;
+    return layout;
   });
+  // for tests: each panel's legend rows, and how far any legend entry runs past its panel (0: none)
+  canvas.dataset.legendRows = layouts.map((l) => l.rows).join(",");
+  canvas.dataset.legendOverflow = String(Math.max(0, ...layouts.map((l) => l.overflow)));
 }
 
 export default function (component) {
