@@ -378,3 +378,22 @@ def test_starting_a_run_at_the_inspect_moment_on_the_projector_shows_one_live_vi
     assert [p.proto.text for p in at.get("progress")] == [progress(at)], [p.proto.text for p in at.get("progress")]
     assert len([c for c in at.get("bidi_component") if c.proto.component_name == "backprop_explorer.live_curves"]) == 1
     lab(at).shutdown()
+
+
+def test_the_ratio_chart_comes_with_its_toggle_and_the_badges_stay_under_the_curves(pages):
+    at = pages()
+    click(at, "start")
+    deadline = time.time() + 20
+    while lab(at).current.iteration < 30 and time.time() < deadline:
+        time.sleep(0.05)
+    at.run()
+    assert not at.get("plotly_chart")  # running: the canvas draws the curves, and no ratio chart unless asked
+    assert [m.value for m in at.markdown if "-badge[" in m.value]  # the badges, drawn with the curves
+    at.toggle(key="training_show_ratios").set_value(True).run()
+    assert not at.exception, at.exception
+    (ratio_chart,) = at.get("plotly_chart")
+    spec = json.loads(ratio_chart.proto.spec)
+    assert spec["layout"]["yaxis"]["type"] == "log" and {t["name"] for t in spec["data"]} >= {"W1", "W2"}
+    at.toggle(key="training_show_ratios").set_value(False).run()
+    assert not at.get("plotly_chart")
+    lab(at).shutdown()
