@@ -8,6 +8,7 @@ import streamlit as st
 
 from backprop import live
 from backprop.figures import training as figs
+from backprop.figures.style import drawn_height
 from backprop.health import check_first_loss, check_stalled, check_update_ratio
 from pages import chrome, training_runs
 from pages.components.live_curves import live_curves
@@ -190,7 +191,7 @@ def live_view(v, badges=False):
     markers = _markers(v.T, snap.adjustments)
     if snap.state == live.RUNNING:  # redrawn twice a second: a canvas, cheap for the browser
         data = figs.live_curves_data(snap.loss, snap.evals, labels=_live_labels(v.T), big=v.big, markers=markers)
-        live_curves(data, key=P + "live_curves", height=int(height * (1.15 if v.big else 1)),
+        live_curves(data, key=P + "live_curves", height=int(drawn_height(height, v.big)),
                     label=v.T["live_curves_label"])
     else:  # still: the interactive Plotly figures, in the same large type (theme=None keeps base_layout's)
         _headline(v, snap)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from ..graph import fmt
-from .style import ACTIVE, BACKWARD, FORWARD, MUTED, base_layout, unchecked_figure
+from .style import ACTIVE, BACKWARD, FORWARD, MUTED, base_layout, drawn_height, unchecked_figure
 
 INK = "#24292f"
 GAP = 1.0  # least vertical distance between two nodes of one column
@@ -368,9 +368,9 @@ def graph_figure(graph, state, *, labels=None, legend=None, big=False, height=No
     top, bottom = (1.0 if legend and pos["__out__"][1] - min(ys) < 0.8 else 0.45), 0.6
     for _ in range(3):  # once more if numbers written over the top row's (under the bottom row's) circles need room
         figure_height = height or min(60 + 80 * (max(ys) - min(ys) + top + bottom - 0.05), max_height or float("inf"))
-        drawn_height = figure_height * (1.15 if big else 1) - 20  # base_layout's presentation scale, less the margins
+        drawn = drawn_height(figure_height, big) - 20  # as drawn, less the margins
         scale = (((width or DESK_WIDTH) - left - right) / (max(xs) - min(xs) + 0.1),
-                 drawn_height / (max(ys) - min(ys) + top + bottom))  # px per column and per row
+                 drawn / (max(ys) - min(ys) + top + bottom))  # px per column and per row
         numbers = _edge_annotations(graph, state, pos, look, big, scale, names, final or state)
         written, tall = [a for a in numbers if not a.get("showarrow")], look.size * 1.25
         over = max((a["yshift"] + tall) / scale[1] - (a["y"] - min(ys)) for a in written if a["yanchor"] == "bottom")

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..graph import fmt
-from .style import ACTIVE, BACKWARD, DIVERGING, FORWARD, MUTED, base_layout
+from .style import ACTIVE, BACKWARD, DIVERGING, FORWARD, MUTED, base_layout, drawn_height
 
 INK = "#24292f"
 
@@ -90,7 +90,7 @@ def matrix_figure(m, *, labels, big=False, mask=None, targets=None, numbers=None
     base = 20 if big else 14
     top, bottom = int(base * 1.5), int(base * 1.3 + 18) if legend else 6  # the column names above, the legend below
     # the px a row gets once the top axis's labels and the legend have theirs: names and numbers fit it
-    pitch = (height * (1.15 if big else 1) - top - bottom) / r
+    pitch = (drawn_height(height, big) - top - bottom) / r
     lim = float(np.max(np.abs(m))) or 1.0  # unsigned tensors are probabilities: drawn on [0, 1]
     xs = col_names or list(range(c))
     ys = row_names or list(range(r))

@@ -19,31 +19,35 @@ FONT_FAMILY = "Source Sans Pro, sans-serif"
 SEQUENCE = ("#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#0a7a8a", "#cf4a9b", "#57606a")
 
 
+PROJECTOR_SCALE = 1.15  # a figure in presentation mode is drawn this much taller than asked (its type is larger)
+
+
+def drawn_height(height, big=False):
+    """The px a figure asked to be ``height`` px tall is drawn in (presentation mode scales it)."""
+    return height * (PROJECTOR_SCALE if big else 1)
+
+
+def _look(big, height=None, title=None):
+    """The shared fonts, margins and height as a plain layout dict."""
+    size = 20 if big else 14
+    look = dict(font=dict(size=size, family=FONT_FAMILY), margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+                legend=dict(font=dict(size=size - 1)), hoverlabel=dict(font=dict(size=size)))
+    if title:
+        look["title"] = dict(text=title, font=dict(size=size + 4))
+    if height:
+        look["height"] = int(drawn_height(height, big))
+    return look
+
+
 def base_layout(fig, *, big=False, height=None, title=None):
     """Apply the shared fonts and margins; ``big`` for presentation mode (larger type)."""
-    size = 20 if big else 14
-    fig.update_layout(
-        font=dict(size=size, family=FONT_FAMILY),
-        margin=dict(l=10, r=10, t=50 if title else 20, b=10),
-        title=dict(text=title, font=dict(size=size + 4)) if title else None,
-        legend=dict(font=dict(size=size - 1)),
-        hoverlabel=dict(font_size=size),
-    )
-    if height:
-        fig.update_layout(height=int(height * (1.15 if big else 1)))
-    return fig
+    return fig.update_layout(**_look(big, height, title))
 
 
 def plain_layout(layout, *, big=False, height=None):
-    """``base_layout``'s fonts, margins and height merged into a plain layout dict (no title), for
-    ``unchecked_figure``."""
-    size = 20 if big else 14
-    out = dict(layout)
-    out.update(font=dict(size=size, family=FONT_FAMILY), margin=dict(l=10, r=10, t=20, b=10),
-               legend={**layout.get("legend", {}), "font": dict(size=size - 1)}, hoverlabel=dict(font=dict(size=size)))
-    if height:
-        out["height"] = int(height * (1.15 if big else 1))
-    return out
+    """``base_layout`` for a plain layout dict (``unchecked_figure``): the shared look merged into ``layout``."""
+    look = _look(big, height)
+    return {**layout, **look, "legend": {**layout.get("legend", {}), **look["legend"]}}
 
 
 def _plain(value):
