@@ -3,54 +3,23 @@ ran (the book's script and the layer method), the numerical check, and at the en
 Softmax-with-Loss the simplified layer beside the graph. Drawn by pages/shopping.py, which passes its words
 (``T``: this module is imported once per server process, so nothing language-dependent lives here).
 """
-import collections
 import functools
 import inspect
-import threading
 
 import streamlit as st
 
 from backprop import graph as G
 from backprop import presets as P
-from backprop.figures.style import frozen
+from backprop.figures.style import FigureCache
 from backprop.nodes import OPS
 
 SHOPPING = ("apples", "apples_oranges")  # the book's shopping graphs (its script and words differ)
-FIGURES_KEPT = 256  # step figures kept for every session (the book's graphs in three languages, both modes: ~300)
-
-
-class _StepFigures:
-    """The figures of graph steps, each made once per server process and drawn by every session that shows
-    the same step: a lecture's hall steps the same graph with the same numbers, and making the figure was
-    a third of what a student's Next cost the server. Least recently drawn go first beyond FIGURES_KEPT.
-
-    The key must name everything the figure shows (the graph and its inputs, the step, the language, the
-    mode); the figures are FrozenFigures, never changed once made.
-    """
-
-    def __init__(self, kept=FIGURES_KEPT):
-        self._kept = kept
-        self._figures = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key, make):
-        with self._lock:
-            fig = self._figures.get(key)
-            if fig is not None:
-                self._figures.move_to_end(key)
-                return fig
-        fig = frozen(make())  # outside the lock: two sessions making the same figure at once make equal ones
-        with self._lock:
-            self._figures[key] = fig
-            while len(self._figures) > self._kept:
-                self._figures.popitem(last=False)
-        return fig
-
-    def __len__(self):
-        return len(self._figures)
-
-
-STEP_FIGURES = _StepFigures()
+# The figures of graph steps, each made once per server process and drawn by every session that shows the same
+# step: a lecture's hall steps the same graph with the same numbers, and making the figure was a third of
+# what a student's Next cost the server. The key (pages/shopping.py) names everything a figure shows: the
+# graph and its inputs, the step, the language, the mode. The book's graphs in three languages and both
+# modes are about 300 figures.
+STEP_FIGURES = FigureCache(kept=256)
 
 
 def hover_num(x, digits=10):

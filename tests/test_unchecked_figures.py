@@ -36,8 +36,7 @@ def test_none_and_empty_entries_are_left_out_as_plotly_leaves_them_out():
 def test_a_frozen_figure_hands_out_one_plain_dict_that_draws_as_the_figure_does():
     import plotly.io as pio
 
-    from backprop.figures.style import FrozenFigure, frozen
-    from pages.shopping_panels import _StepFigures
+    from backprop.figures.style import FigureCache, FrozenFigure, frozen
 
     preset = P.PRESETS["apples_oranges"]
     graph, states, _ = P.evaluate(preset, dict(preset.leaves))
@@ -48,7 +47,7 @@ def test_a_frozen_figure_hands_out_one_plain_dict_that_draws_as_the_figure_does(
     assert ice.layout.annotations == fig.layout.annotations  # a whole figure, for whoever reads it as one
 
     made = []
-    figures = _StepFigures(kept=2)
+    figures = FigureCache(kept=2)
     for key in ("a", "b", "a", "c", "b"):  # kept: the two drawn last
         figures.get(key, lambda: made.append(key) or fig)
     assert made == ["a", "b", "c", "b"] and len(figures) == 2

@@ -1,4 +1,7 @@
 """One look for every figure: readable on a projector, the same colours for the same ideas."""
+import collections
+import threading
+
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -96,6 +99,35 @@ class FrozenFigure(go.Figure):
 def frozen(fig):
     """``fig`` as a FrozenFigure (its plain dict made once)."""
     return FrozenFigure(fig.to_dict())
+
+
+class FigureCache:
+    """Figures made once and drawn by every session that shows the same thing: ``get(key, make)`` returns the
+    FrozenFigure of ``make()`` kept under ``key``, making it on the first call. The least recently drawn go
+    first beyond ``kept``. Thread-safe (sessions run in threads of one process); the key must name
+    everything the figure shows.
+    """
+
+    def __init__(self, kept):
+        self._kept = kept
+        self._figures = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        with self._lock:
+            fig = self._figures.get(key)
+            if fig is not None:
+                self._figures.move_to_end(key)
+                return fig
+        fig = frozen(make())  # outside the lock: two sessions making the same figure at once make equal ones
+        with self._lock:
+            self._figures[key] = fig
+            while len(self._figures) > self._kept:
+                self._figures.popitem(last=False)
+        return fig
+
+    def __len__(self):
+        return len(self._figures)
 
 
 def empty_figure(message, *, big=False):
