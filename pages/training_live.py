@@ -96,13 +96,12 @@ def _sharing(v, snap):
     return notes
 
 
-def _badges(v, snap):
+def _badges(v, snap, stalled):
     with st.container(horizontal=True, gap="small"):
         first = check_first_loss(snap.first_loss)
         text = (v.T["badge_first_loss_none"] if first.status == "unknown"
                 else v.T["badge_first_loss"].format(loss=f"{first.value:.2f}", expected=f"{first.expected:.2f}"))
         st.badge(text, color=STATUS_COLORS[first.status], help=v.T[f"first_loss_{first.status}"])
-        stalled = _stall(snap).stalled
         for name, ratio in snap.last_ratios.items():
             check = check_update_ratio(ratio)
             # a low or zero ratio has opposite remedies: a larger lr for a slow run, a smaller one (and He
@@ -136,8 +135,7 @@ def _stall_warning(v, snap, stall):
             st.caption(v.S["stalled_paused"])
 
 
-def _messages(v, snap):
-    stall = _stall(snap)
+def _messages(v, snap, stall):
     if stall.stalled:
         _stall_warning(v, snap, stall)
     d = snap.divergence
@@ -185,11 +183,12 @@ def live_view(v, badges=False):
         return
     snap = run.snapshot(max_points=LIVE_POINTS)
     notes = _progress(v, snap)
-    _messages(v, snap)
+    stall = _stall(snap)  # for the messages and the badges: checked once a redraw
+    _messages(v, snap, stall)
     # On a 1280x720 projector: the moment bar, its line, controls, the notes on a busy server and these.
     height = 255 - NOTE_PX * notes if v.big else 290
     markers = _markers(v.T, snap.adjustments)
-    if snap.state == live.RUNNING:  # redrawn twice a second: a canvas, cheap for the browser
+    if snap.state == live.RUNNING:  # redrawn up to twice a second: a canvas, cheap for the browser
         data = figs.live_curves_data(snap.loss, snap.evals, labels=_live_labels(v.T), big=v.big, markers=markers)
         live_curves(data, key=P + "live_curves", height=int(drawn_height(height, v.big)),
                     label=v.T["live_curves_label"])
@@ -203,7 +202,7 @@ def live_view(v, badges=False):
         right.plotly_chart(figs.accuracy_figure(snap.evals, labels=_acc_labels(v.T), big=v.big, height=height),
                            key=P + "acc_chart", config={"displayModeBar": False}, theme=None)
     if badges:
-        _badges(v, snap)
+        _badges(v, snap, stall.stalled)
     # A run ended, paused itself or handed over to the next queued run, or the server's load changed the
     # redraw rate: redraw the whole page once (the fragment's timer is set there).
     ss = st.session_state
@@ -226,8 +225,8 @@ def sanity_view(v, badges=True):
         return
     snap = run.snapshot(max_points=LIVE_POINTS)
     if badges:
-        _badges(v, snap)
-    if ratios:  # the toggle itself is drawn below, outside the fragments
+        _badges(v, snap, _stall(snap).stalled)
+    if ratios:
         figure = figs.ratio_figure(snap.ratio_iterations, snap.ratios, labels=_ratio_labels(v.T), big=v.big)
         st.plotly_chart(figure, key=P + "ratio_chart", config={"displayModeBar": False}, theme=None)
 
