@@ -97,6 +97,11 @@ class Walk:
         """name -> shape (a tuple) of every tensor known after step k: what the rules write under them."""
         return {name: tuple(np.shape(value)) for name, value in self.known(k).items()}
 
+    def passed(self, k):
+        """How many of the hidden layer's values ReLU let through, as known after step k (0 before its mask)."""
+        mask = self.known(k).get("mask")
+        return int(mask.sum()) if mask is not None else 0
+
     @property
     def one_hot(self):
         """The labels t as the one-hot rows the loss compares y with: (N, classes) of 0.0 and 1.0."""

@@ -180,9 +180,8 @@ def explanation_key(step, walk):
 
 
 def explanation(step, walk, *, checks=True):
-    mask = walk.known(step.k).get("mask")
-    passed = int(mask.sum()) if mask is not None else 0
-    st.markdown(T[explanation_key(step, walk)].format(layer=step.layer, n=walk.n, lr=fmt(walk.lr), passed=passed,
+    st.markdown(T[explanation_key(step, walk)].format(layer=step.layer, n=walk.n, lr=fmt(walk.lr),
+                                                     passed=walk.passed(step.k),
                                                      units=walk.params["W1"].shape[1], label=int(walk.t[0])))
     for line in tex.rules(step, walk):
         st.latex(line)

@@ -33,6 +33,8 @@ def test_every_step_equals_the_networks_own_forward_and_gradient(mnist, n):
     for key in ("W1", "b1", "W2", "b2"):
         np.testing.assert_allclose(known[f"d{key}"], grads[key], rtol=1e-12, atol=1e-15, err_msg=key)
     assert known["da2"].shape == (n, 10) and known["dW1"].shape == (784, 50) and known["mask"].dtype == bool
+    relu = next(s.k for s in walk.steps if s.rule == "relu_forward")
+    assert walk.passed(relu - 1) == 0 and walk.passed(walk.last) == walk.passed(relu) == int((a1 > 0).sum()) > 0
     np.testing.assert_allclose(known["da2"], (ref.last_layer.y - np.eye(10)[t]) / n, rtol=1e-12)
     assert all(c.ok for s in walk.steps for c in s.checks), [c for s in walk.steps for c in s.checks if not c.ok]
     assert {c.kind for s in walk.steps[5:9] for c in s.checks} == {"numerical"}
