@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..graph import fmt
+from .graph import text_px
 from .style import ACTIVE, BACKWARD, DIVERGING, FORWARD, MUTED, base_layout, drawn_height
 
 INK = "#24292f"
@@ -189,11 +190,14 @@ def _arrow(a, b, *, hot, colour, head_gap, tail_gap=0):
                 arrowcolor=colour if hot else INK)
 
 
+def _hover(name, value, grad):
+    """The exact value (and gradient, once known) of ``name``, for its hover text."""
+    return f"{name} = {value!r}" + (f"<br>∂L/∂{name} = {grad!r}" if grad is not None else "")
+
+
 def _value_and_grad(value, grad, size, x, y, *, hover_name=None, prefix=""):
     """A value above the point and a gradient below it, as on the shopping graph's edges (muted while "?")."""
-    hover = None
-    if hover_name:
-        hover = f"{hover_name} = {value!r}" + (f"<br>∂L/∂{hover_name} = {grad!r}" if grad is not None else "")
+    hover = _hover(hover_name, value, grad) if hover_name else None
     return [_words(fmt(value, 3), size, x, y - 2, "center", "bottom", FORWARD if value is not None else MUTED, hover),
             _words(prefix + fmt(grad, 3), size, x, y + 2, "center", "top", BACKWARD if grad is not None else MUTED, hover)]
 
@@ -294,7 +298,7 @@ def _tiny_names(graph, state, pos, size, radius, labels, hot_colour, active):
         value, grad = state.values.get(bias), state.grads.get(bias)
         text = (f"{labels.get(bias, bias)} <span style='color:{FORWARD}'>{fmt(value, 3)}</span> "
                 f"<span style='color:{BACKWARD if grad is not None else MUTED}'>{fmt(grad, 3)}</span>")
-        hover = f"{labels.get(bias, bias)} = {value!r}" + (f"<br>∂L/∂{labels.get(bias, bias)} = {grad!r}" if grad is not None else "")
+        hover = _hover(labels.get(bias, bias), value, grad)
         out.append(_words(text, size - 1, x + 5, start[1], "left", "middle", hover=hover))  # beside the arrow's tail
     x, y = pos["L"]
     value = state.values.get("L")
@@ -308,7 +312,6 @@ PIPELINE = ("Affine1", "Relu1", "Affine2", "SoftmaxWithLoss")
 
 def pipeline_boxes(big=False):
     """Layer -> (width, height) in px of its box in the strip: its name and a margin, the same height for all."""
-    from .graph import text_px
     size = 17 if big else 13
     return {name: (text_px(name, size) + 18, 44 if big else 40) for name in PIPELINE}
 
