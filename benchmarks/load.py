@@ -104,8 +104,8 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def now(self, kids=None):
-        kids = _children(self.pid) if kids is None else kids
+    def now(self):
+        kids = _children(self.pid)
         return _rss_mb(self.pid) + sum(_rss_mb(k) for k in kids), len(kids)
 
     def _run(self):
@@ -212,7 +212,8 @@ async def shopper(url, result, stop, timeout):
         result["error"] = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"
 
 
-async def drive(url, sessions, shoppers, seconds, timeout, pause_spread=0.0, clock=None, marks=None):
+async def drive(url, sessions, shoppers, seconds, timeout, pause_spread, clock, marks):
+    """Run the hall; ``marks`` gets the training window's two ends: ``clock`` readings and each page's iteration."""
     loop = asyncio.get_running_loop()
     # the hall pauses when the lecturer says so: each student within ``pause_spread`` s (evenly spread)
     delays = [pause_spread * i / max(sessions - 1, 1) for i in range(sessions)]
@@ -223,10 +224,9 @@ async def drive(url, sessions, shoppers, seconds, timeout, pause_spread=0.0, clo
     tasks = [asyncio.create_task(trainer(url, r, g, pause_gate, timeout, d)) for r, g, d in zip(trainers, gates, delays)]
     tasks += [asyncio.create_task(shopper(url, r, stop, timeout)) for r in shopping]
     await asyncio.wait(gates, timeout=timeout)  # every student's run trains
-    marks = {} if marks is None else marks
-    marks["start"], marks["shown_start"] = clock.read() if clock else None, shown_iterations(trainers)
+    marks["start"], marks["shown_start"] = clock.read(), shown_iterations(trainers)
     await asyncio.sleep(seconds)  # every student trains meanwhile
-    marks["end"], marks["shown_end"] = clock.read() if clock else None, shown_iterations(trainers)
+    marks["end"], marks["shown_end"] = clock.read(), shown_iterations(trainers)
     pause_gate.set_result(None)
     stop.set_result(None)
     await asyncio.wait(tasks, timeout=2 * timeout)
