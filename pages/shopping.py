@@ -223,10 +223,21 @@ def read_inputs(preset):
     """
     entered = {name: ss.get(_value_key(preset.key, name)) for name, _ in preset.leaves}
     good = ss.shop_good.get(preset.key, preset.defaults)
-    if (problem := P.evaluate(preset, entered)[2]) is not None:
+    if (problem := evaluated(preset, entered)[2]) is not None:
         return {**preset.defaults, **{k: v for k, v in good.items() if k in preset.defaults}}, problem_text(problem, preset)
     ss.shop_good[preset.key] = {name: float(x) for name, x in entered.items()}
     return ss.shop_good[preset.key], None
+
+
+def evaluated(preset, values):
+    """``P.evaluate``'s (graph, states, problem) and the graph's gradient check, kept for the session's last
+    inputs: every step shows the same graph, so a step computes neither again."""
+    key = (preset.key, preset.text, tuple(values.items()))
+    memo = ss.get("shop_evaluated")
+    if memo is None or memo[0] != key:
+        graph, states, problem = P.evaluate(preset, values)
+        memo = ss.shop_evaluated = (key, graph, states, problem, G.gradient_check(graph) if graph else None)
+    return memo[1:]
 
 
 def _label(preset, name):
@@ -253,7 +264,7 @@ def inputs_panel(preset, values, problem):
         box = st.expander(T["setup_expander"].format(summary=summary), icon=":material/tune:",
                           expanded=problem is not None or ss.shop_expr_error is not None)
     else:
-        box = st.container(border=True)
+        box = st.container(border=True, key="shop_inputs")
     with box:
         st.segmented_control(T["preset_label"], CHOICES, key="shop_preset", required=True,
                              format_func=lambda key: T["presets"][key], on_change=_preset_changed,
@@ -353,28 +364,34 @@ def warnings_box():
 
 if not big:  # on a projector the navigation bar names the page and the step is the headline
     st.title(T["title"])
+# At a desk the page reads controls and graph, the inputs, then the explanation. The inputs are drawn by the
+# page outside the stepper's fragment (a step does not redraw them): the fragment's two blocks are laid out in
+# the page's own column (display: contents), and ``order`` puts the inputs between them.
+DESK_ORDER = ('[data-testid="stLayoutWrapper"]:has(> [data-testid="stVerticalBlock"] > [data-testid="stLayoutWrapper"]'
+              ' > .st-key-shop_top), [data-testid="stVerticalBlock"]:has(> [data-testid="stLayoutWrapper"]'
+              ' > .st-key-shop_top) { display: contents; }'
+              ' [data-testid="stLayoutWrapper"]:has(> .st-key-shop_inputs) { order: 1; }'
+              ' [data-testid="stLayoutWrapper"]:has(> .st-key-shop_below) { order: 2; }')
 st.html("<style>" + chrome.arrow_css("shop")
         # on a projector the explanation beside the graph: compact, so rule and formula fit one screen
         + (" .st-key-shop_explain p { font-size: 0.95rem; line-height: 1.4; margin-bottom: 0.3rem; }"
            " .st-key-shop_explain .katex-display { font-size: 0.85em; margin: 0.2em 0; overflow-x: auto; }"
-           if big else "") + "</style>")
+           if big else " " + DESK_ORDER) + "</style>")
 
 timer = (ss.shop_playing, ss.shop_pace)  # what this run's fragment timer was set up with
+warned = bool(ss.shop_warnings)  # the link's warnings, drawn above the stepper by this run
 
 
 def stepper():
-    """The page below the title. Reruns alone on a click, an edit or a Play tick."""
-    if (ss.shop_playing, ss.shop_pace) != timer:
-        st.rerun()  # Play, Pause or a new pace: only a full run sets the timer up again
+    """The step: its controls, graph, explanation, code and check. Reruns alone on a click or a Play tick;
+    the inputs around it are drawn by the page's full runs (an edit is one), not again at every step."""
+    if (ss.shop_playing, ss.shop_pace) != timer or bool(ss.shop_warnings) != warned:
+        st.rerun()  # Play, Pause, a new pace, or the link's warnings seen: only a full run redraws those
     chrome.follow_leave()
-    if not big:  # what the graph chosen is (here, so that choosing another says so at once)
-        st.markdown(T[INTROS.get(ss.shop_preset, "intro")])
-    if ss.shop_warnings:
-        warnings_box()
 
     preset = current_preset()
     values, problem = read_inputs(preset)
-    graph, states, _ = P.evaluate(preset, values)
+    graph, states, _, checks = evaluated(preset, values)
     last = len(states) - 1
     if ss.shop_playing:
         ss.shop_step, ss.shop_due, still = P.play_tick(ss.shop_step, last, time.monotonic(), ss.shop_due,
@@ -389,7 +406,9 @@ def stepper():
     where, plain_where = headline(graph, state, k, last)
     if big:
         st.markdown(f"## {where}")
-    controls(state, where)
+    top = st.container(key="shop_top") if not big else st.container()
+    with top:
+        controls(state, where)
     shares = projector_shares(graph, preset) if big else None
     # Made once per server for every session showing this step (the key names all it depends on).
     fig = panels.STEP_FIGURES.get(
@@ -403,9 +422,12 @@ def stepper():
                              positions=preset.drawn_at))
     alt = T["alt"].format(where=plain_where, out=graph.output, value=G.fmt(state.values.get(graph.output)))
     if big:
-        projector_view(preset, graph, state, (values, problem), (fig, alt), shares)
+        projector_view(preset, graph, state, checks, (fig, alt), shares)
     else:
-        desk_view(preset, graph, state, (values, problem), (fig, alt))
+        with top:
+            _chart(fig, alt)
+        with st.container(key="shop_below"):
+            desk_view(preset, graph, state, checks)
 
 
 def headline(graph, state, k, last):
@@ -431,8 +453,9 @@ def projector_shares(graph, preset):
     return [2.6, 1] if graph_width(graph, preset.drawn_at) > 8 else [1.7, 1]
 
 
-def projector_view(preset, graph, state, inputs, figure, shares):
-    """One screen per moment: the graph and this step's rule and formula side by side; the rest folds below."""
+def projector_view(preset, graph, state, checks, figure, shares):
+    """One screen per moment: the graph and this step's rule and formula side by side; the rest folds below
+    (the inputs' panel after it: the page draws that)."""
     drawing, explain = st.columns(shares, gap="medium")
     with drawing:
         _chart(*figure)
@@ -440,22 +463,31 @@ def projector_view(preset, graph, state, inputs, figure, shares):
         explanation_text(preset, graph, state, summary=False)
     summary_text(preset, graph, state)  # at the end: what the graph found, below the first screen's pair
     gradients(graph, state)
-    inputs_panel(preset, *inputs)
     with st.expander(T["code_heading"], icon=":material/code:"):
         panels.code_panel(T, graph, state, preset)
     with st.expander(T["check_heading"], icon=":material/calculate:"):
-        panels.check_table(T, graph, state)
+        panels.check_table(T, graph, state, checks)
 
 
-def desk_view(preset, graph, state, inputs, figure):
-    """The graph, its inputs, the step explained beside the gradients, then the code and the check."""
-    _chart(*figure)
-    inputs_panel(preset, *inputs)
+def desk_view(preset, graph, state, checks):
+    """Below the graph and its inputs: the step explained beside the gradients, then the code and the check."""
     explanation(preset, graph, state)
     st.subheader(T["code_heading"])
     panels.code_panel(T, graph, state, preset)
     st.subheader(T["check_heading"])
-    panels.check_table(T, graph, state)
+    panels.check_table(T, graph, state, checks)
 
 
+if not big:  # what the graph chosen is (choosing another is a full run)
+    st.markdown(T[INTROS.get(ss.shop_preset, "intro")])
+if warned:
+    warnings_box()
+# The inputs are outside the stepper's fragment, so a step does not redraw a dozen widgets it leaves as
+# they are (a third of a step's server time); an edit reruns the page. On a projector they fold below.
+_preset = current_preset()
+_values, _problem = read_inputs(_preset)
+if not big:
+    inputs_panel(_preset, _values, _problem)
 chrome.fragment(stepper, run_every=ss.shop_pace if ss.shop_playing else None)()  # reruns alone, gated
+if big:
+    inputs_panel(_preset, _values, _problem)

@@ -72,11 +72,12 @@ def code_panel(T, graph, state, preset):
     st.code(script, language="python")
 
 
-def check_table(T, graph, state):
-    """Backprop beside central differences for every input; backprop shows once this step has found it."""
+def check_table(T, graph, state, checks):
+    """Backprop beside central differences for every input (``checks``: ``G.gradient_check(graph)``); backprop
+    shows once this step has found it."""
     rows = [f"| {T['col_input']} | x | {T['col_numerical']} | {T['col_backprop']} | {T['col_difference']} |",
             "|---|--:|--:|--:|--:|"]
-    for c in G.gradient_check(graph):
+    for c in checks:
         if c.name in state.complete:
             verdict = ":green[:material/check_circle:]" if c.ok else ":red[:material/cancel:]"
             backprop, difference = f"**{hover_num(c.backprop)}**", f"{c.difference:.1e} {verdict}"

@@ -68,3 +68,32 @@ def test_presentation_mode_fits_a_projector(app_url, page):
         assert box["y"] + box["height"] <= 720
     page.keyboard.press("PageDown")  # a presenter's clicker
     assert before != labels_when(page, 7, has=["3.3", "165"])
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])
+def test_at_a_desk_the_inputs_sit_between_graph_and_explanation_and_an_edit_redraws_the_step(
+        app_url, page, width, height):
+    page.set_viewport_size({"width": width, "height": height})
+    labels = open_shopping(page, app_url, "preset=apples_oranges&step=8&apple=abc")
+    assert "|715|" in labels
+    expect(page.get_by_test_id("stAlert")).to_contain_text("apple")  # the link's bad value, named
+    boxes = {key: page.locator(f".st-key-shop_{key}").bounding_box() for key in ("top", "inputs", "below")}
+    drawing = page.locator(DRAWING).first.bounding_box()
+    # the inputs are drawn outside the stepper's fragment, yet read where they always were
+    assert boxes["top"]["y"] < drawing["y"] < drawing["y"] + drawing["height"] <= boxes["inputs"]["y"]
+    assert boxes["inputs"]["y"] + boxes["inputs"]["height"] <= boxes["below"]["y"]
+    assert abs(boxes["inputs"]["width"] - boxes["below"]["width"]) < 2  # one column, as before
+    assert drawing["y"] + (drawing["height"] / 2 if width > 600 else 0) <= height  # on the first screen
+    page.keyboard.press("PageUp")  # the stepper's own rerun: the warning has been seen, and goes
+    labels_when(page, 7, has=["715"])
+    expect(page.get_by_test_id("stAlert")).to_have_count(0)
+    page.keyboard.press("End")
+    labels_when(page, 8, has=["715"])
+    box = page.get_by_role("spinbutton", name="apple (price)")
+    box.fill("120")
+    box.press("Enter")  # the page's full run: the step stays, its numbers are the new ones
+    page.wait_for_url("**apple=120**")
+    labels_when(page, 8, has=["759", "240"], lacks=["715"])  # (120 x 2 + 150 x 3) x 1.1
+    page.get_by_role("button", name="Back Shortcut PageUp").click()  # (the keys are the box's while it has focus)
+    labels_when(page, 7, has=["759", "240"])
+    expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -170,9 +170,9 @@ def test_presentation_mode_puts_the_step_first_and_folds_the_rest():
     at = shopping(present="1", step="7")
     assert where(at).startswith("## Backward 3 of 4")
     assert not at.title  # the navigation bar names the page
-    labels = [e.label for e in at.expander]
-    assert labels[0].startswith("Inputs: apple = 100, apple_num = 2, orange = 150")
-    assert labels[1:] == ["The code being run", "Numerical check"]
+    labels = [e.label for e in at.expander]  # below the first screen: the step's code and check, then the inputs
+    assert labels[:2] == ["The code being run", "Numerical check"]
+    assert labels[2].startswith("Inputs: apple = 100, apple_num = 2, orange = 150")
     assert figure(at)["layout"]["height"] > figure(shopping(step="7"))["layout"]["height"]
 
 
